@@ -1,0 +1,70 @@
+/** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
+import { resolveClass } from "../src/lib/var/config.js";
+import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
+import { gridRgba, writePng } from "./png.js";
+import { Progress } from "./progress.js";
+
+export interface GenerateCliOptions {
+  class?: string;
+  seed: number;
+  seeds?: number[];
+  cfg: number;
+  topK: number;
+  topP: number;
+  temperature: number;
+  out: string;
+  grid: boolean;
+  zoom: number;
+}
+
+export function parseSeeds(spec: string): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new Error(`--seeds: cannot parse "${part}" (use e.g. 1-8 or 1,2,5)`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (b < a) throw new Error(`--seeds: range "${part}" is empty`);
+    for (let s = a; s <= b; s++) out.push(s);
+  }
+  return out;
+}
+
+function zoomImage(img: Float32Array, size: number, zoom: number): Float32Array {
+  if (zoom === 1) return img;
+  const S = size * zoom;
+  const out = new Float32Array(3 * S * S);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[c * S * S + y * S + x] = img[c * size * size + Math.floor(y / zoom) * size + Math.floor(x / zoom)];
+  return out;
+}
+
+export function describe(r: GenerateResult, className: string): string {
+  const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  return `${className} seed ${r.seed}: ${r.totalMs.toFixed(0)} ms (ORT ${r.ortMs.toFixed(0)} ms, JS ${(r.totalMs - r.ortMs).toFixed(0)} ms), KV cache peak ${kb(r.peakCacheBytes)} final ${kb(r.finalCacheBytes)} [${r.policy}]`;
+}
+
+export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (s: string) => void = console.log): Promise<GenerateResult[]> {
+  const cfg = model.config;
+  if (!Number.isInteger(o.zoom) || o.zoom < 1 || o.zoom > 16) throw new Error(`--zoom must be an integer 1..16, got ${o.zoom}`);
+  const classes = o.grid ? (o.class ? [resolveClass(cfg, o.class)] : cfg.classes.map((_, i) => i)) : [resolveClass(cfg, o.class ?? "0")];
+  const seeds = o.grid ? (o.seeds ?? parseSeeds("1-8")) : [o.seed];
+  const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
+  const results: GenerateResult[] = [];
+  for (const c of classes) {
+    for (const seed of seeds) {
+      const r = await model.generate({ classIndex: c, seed, cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature });
+      results.push(r);
+      if (bar) bar.tick();
+      else log(describe(r, cfg.classes[c]));
+    }
+  }
+  const size = cfg.imageSize * o.zoom;
+  writePng(o.out, gridRgba(results.map((r) => zoomImage(r.image, cfg.imageSize, o.zoom)), size, o.grid ? seeds.length : 1, o.grid ? 2 : 0));
+  if (bar) {
+    const ms = results.map((r) => r.totalMs);
+    const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+    log(`${results.length} images (${classes.length} classes × ${seeds.length} seeds, one row per class): mean ${mean.toFixed(0)} ms/image, KV cache peak ${(results[0].peakCacheBytes / 1024).toFixed(1)} KiB per image`);
+  }
+  log(`wrote ${o.out}`);
+  return results;
+}

@@ -1,0 +1,36 @@
+/** onnxruntime-node backend and model loading from a folder (CLI, loaders, tests). */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import * as ort from "onnxruntime-node";
+import { type Backend, makeOrtBackend, type OrtModule } from "../src/lib/var/backend.js";
+import { VarModel } from "../src/lib/var/runtime.js";
+
+export const MODEL_DIR = resolve(import.meta.dirname, "..", "data", "model");
+
+/** CPU provider, ORT thread spinning off (2-core machines), `threads` intra-op threads. */
+export function nodeBackend(threads = 1): Backend {
+  return makeOrtBackend(ort as unknown as OrtModule, `onnxruntime-node ${ort.env.versions?.common ?? ""} (cpu, ${threads} thread${threads > 1 ? "s" : ""})`.replace("  ", " "), {
+    executionProviders: ["cpu"],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+    extra: { session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" } },
+  });
+}
+
+/** Reads `name` from `dir`, naming the full path when it is missing or unreadable. */
+export function folderReader(dir: string) {
+  return async (name: string): Promise<Uint8Array> => {
+    const p = resolve(dir, name);
+    try {
+      return new Uint8Array(await readFile(p));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new Error(`${p}: ${code === "ENOENT" ? "not found" : `cannot read (${code ?? (e as Error).message})`}`);
+    }
+  };
+}
+
+export async function loadNodeModel(dir = MODEL_DIR, threads = 1): Promise<VarModel> {
+  return VarModel.load(nodeBackend(threads), folderReader(dir));
+}

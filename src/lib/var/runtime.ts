@@ -1,0 +1,212 @@
+/**
+ * Next-scale generation with the demo VAR: one step graph call per scale (cond + uncond rows), sampling in
+ * TypeScript, the residual update and decoder as ONNX graphs, and a physically compact KVCache that a
+ * CachePolicy prunes between scales.
+ */
+import type { Backend, Session, Tensor } from "./backend.js";
+import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClass } from "./config.js";
+import { KVCache } from "./kvcache.js";
+import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
+
+/** What the queries of one scale did with the cache they were given. */
+export interface ScaleObservation {
+  scale: number;
+  /** per (layer, head) at l*H+h: attention mass on each fed past entry summed over this scale's queries, [rows, P_lh] */
+  attnPast: Float32Array[];
+  /** per (layer, head): source scale / token of each fed entry (same order as attnPast) */
+  fedScale: Int16Array[];
+  fedToken: Int32Array[];
+  rows: number;
+}
+
+/**
+ * Decides what stays in the cache. Called after scale t's keys/values were appended (t = 0..K-2) and before
+ * scale t+1 runs; prunes with cache.keep()/keepWhere(). The entries fed to scale t come first in each head's
+ * storage, in the order of `observed.attnPast`, followed by scale t's own n_t entries.
+ */
+export interface CachePolicy {
+  readonly name: string;
+  afterScale(t: number, cache: KVCache, observed: ScaleObservation): void;
+}
+
+export interface ScaleRecord {
+  scale: number;
+  tokens: number;
+  /** cache entries / bytes fed to this scale's step */
+  cacheEntries: number;
+  cacheBytes: number;
+  ortMs: number;
+  totalMs: number;
+}
+
+export interface GenerateOptions extends Partial<SamplerOptions> {
+  classIndex: number | string;
+  seed: number;
+  policy?: CachePolicy;
+  onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: KVCache) => void;
+}
+
+export interface GenerateResult {
+  classIndex: number;
+  seed: number;
+  sampler: SamplerOptions;
+  /** [3, S, S] in [0, 1] */
+  image: Float32Array;
+  imageSize: number;
+  /** sampled token ids per scale */
+  tokens: Int32Array[];
+  scales: ScaleRecord[];
+  peakCacheBytes: number;
+  finalCacheBytes: number;
+  ortMs: number;
+  totalMs: number;
+  policy: string;
+}
+
+const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
+
+export type ReadFile = (name: string) => Promise<Uint8Array>;
+
+export class VarModel {
+  readonly shape: ModelShape;
+
+  private constructor(
+    readonly config: ModelConfig,
+    readonly backend: Backend,
+    private readonly step: Session,
+    private readonly update: Session,
+    private readonly decode: Session,
+  ) {
+    this.shape = modelShape(config);
+    const L = config.numLayers;
+    const H = config.numHeads;
+    const need = ["x_in", "labels", "pos_idx", "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`];
+    for (const n of need) {
+      if (!step.inputNames.includes(n)) throw new Error(`${config.files.step}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads)`);
+    }
+    if (step.inputNames.includes(`past_k_L${L}_H0`) || step.inputNames.includes(`past_k_L0_H${H}`)) {
+      throw new Error(`${config.files.step}: graph has more layers/heads than config (${L} × ${H})`);
+    }
+  }
+
+  /** Load config + graphs. `readFile` resolves file names relative to the model folder. */
+  static async load(backend: Backend, readFile: ReadFile, configName = "config.json"): Promise<VarModel> {
+    let raw: unknown;
+    const bytes = await readFile(configName);
+    try {
+      raw = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new Error(`${configName}: not valid JSON (${(e as Error).message})`);
+    }
+    const cfg = parseConfig(raw, configName);
+    const load = async (name: string) => backend.load(await readFile(name), name);
+    const [step, update, decode] = await Promise.all([load(cfg.files.step), load(cfg.files.vq_update), load(cfg.files.vq_decode)]);
+    return new VarModel(cfg, backend, step, update, decode);
+  }
+
+  newCache(rows: number): KVCache {
+    return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
+  }
+
+  async generate(opts: GenerateOptions): Promise<GenerateResult> {
+    const t0 = now();
+    const cfg = this.config;
+    const sampler = validateSampler({ ...DEFAULT_SAMPLER, ...definedOnly(opts) });
+    const classIndex = resolveClass(cfg, opts.classIndex);
+    if (!Number.isInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
+    const rng = new Rng(opts.seed);
+    const useUncond = sampler.cfg > 0;
+    const rows = useUncond ? 2 : 1;
+    const { numScales: K, tokensPerScale, scaleBegin } = this.shape;
+    const C = cfg.codebookDim;
+    const Ls = cfg.latentSize;
+    const L = cfg.numLayers;
+    const H = cfg.numHeads;
+    const cache = this.newCache(rows);
+    const labels: Tensor = { data: BigInt64Array.from(useUncond ? [BigInt(classIndex), BigInt(cfg.nullClass)] : [BigInt(classIndex)]), dims: [rows] };
+    let fHat: Tensor = { data: new Float32Array(C * Ls * Ls), dims: [1, C, Ls, Ls] };
+    let xIn: Tensor = { data: new Float32Array(rows * C), dims: [rows, 1, C] };
+    const tokens: Int32Array[] = [];
+    const scales: ScaleRecord[] = [];
+    let ortMs = 0;
+    for (let t = 0; t < K; t++) {
+      const ts = now();
+      const n = tokensPerScale[t];
+      const pos = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) pos[i] = BigInt(scaleBegin[t] + i);
+      const fed = cache.heads.map((h) => ({ scale: h.scale, token: h.token }));
+      const rec: ScaleRecord = { scale: t, tokens: n, cacheEntries: cache.entries(), cacheBytes: cache.bytes(), ortMs: 0, totalMs: 0 };
+      let to = now();
+      const out = await this.step.run({ x_in: xIn, labels, pos_idx: { data: pos, dims: [n] }, ...cache.feeds() });
+      rec.ortMs += now() - to;
+      const idx = sampleTokens(out.logits.data as Float32Array, n, cfg.vocabSize, guidanceAt(sampler.cfg, t, K), useUncond, sampler, rng);
+      tokens.push(idx);
+      const obs: ScaleObservation = {
+        scale: t,
+        rows,
+        attnPast: Array.from({ length: L * H }, (_, i) => out[`attn_past_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array),
+        fedScale: fed.map((f) => f.scale),
+        fedToken: fed.map((f) => f.token),
+      };
+      if (t < K - 1) {
+        for (let l = 0; l < L; l++) cache.appendLayer(l, out[`present_k_L${l}`], out[`present_v_L${l}`], t);
+        opts.policy?.afterScale(t, cache, obs);
+      }
+      to = now();
+      const up = await this.update.run({
+        f_hat: fHat,
+        idx: { data: BigInt64Array.from(idx, (v) => BigInt(v)), dims: [1, n] },
+        scale: { data: BigInt64Array.from([BigInt(t)]), dims: [1] },
+      });
+      rec.ortMs += now() - to;
+      fHat = up.f_hat_next;
+      if (t < K - 1) {
+        const nx = up.next_x.data as Float32Array;
+        const x = new Float32Array(rows * nx.length);
+        for (let r = 0; r < rows; r++) x.set(nx, r * nx.length);
+        xIn = { data: x, dims: [rows, tokensPerScale[t + 1], C] };
+      }
+      rec.totalMs = now() - ts;
+      ortMs += rec.ortMs;
+      scales.push(rec);
+      opts.onScale?.(rec, obs, cache);
+    }
+    const to = now();
+    const img = await this.decode.run({ f_hat: fHat });
+    ortMs += now() - to;
+    const image = img.image.data as Float32Array;
+    return {
+      classIndex,
+      seed: opts.seed,
+      sampler,
+      image,
+      imageSize: cfg.imageSize,
+      tokens,
+      scales,
+      peakCacheBytes: Math.max(...scales.map((s) => s.cacheBytes)),
+      finalCacheBytes: scales[scales.length - 1].cacheBytes,
+      ortMs,
+      totalMs: now() - t0,
+      policy: opts.policy?.name ?? "full",
+    };
+  }
+}
+
+function definedOnly(o: Partial<SamplerOptions>): Partial<SamplerOptions> {
+  const r: Partial<SamplerOptions> = {};
+  for (const k of ["cfg", "topK", "topP", "temperature"] as const) if (o[k] !== undefined) r[k] = o[k];
+  return r;
+}
+
+/** [3, S, S] float in [0,1] → RGBA bytes [S, S, 4] */
+export function imageToRgba(image: Float32Array, size: number): Uint8ClampedArray {
+  const px = size * size;
+  const out = new Uint8ClampedArray(px * 4);
+  for (let i = 0; i < px; i++) {
+    out[i * 4] = Math.round(image[i] * 255);
+    out[i * 4 + 1] = Math.round(image[px + i] * 255);
+    out[i * 4 + 2] = Math.round(image[2 * px + i] * 255);
+    out[i * 4 + 3] = 255;
+  }
+  return out;
+}

@@ -1,0 +1,123 @@
+/**
+ * Seeded PRNG and the token sampler (CFG, temperature, top-k, top-p). Pure TypeScript, identical in Node
+ * and in the browser: the same seed gives the same tokens on every backend that gives the same logits.
+ */
+
+/** xoshiro128** seeded through splitmix32; `next()` returns a float in [0, 1). */
+export class Rng {
+  private s = new Uint32Array(4);
+
+  constructor(seed: number) {
+    let x = seed >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+  }
+
+  nextUint32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1] << 9) >>> 0;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  next(): number {
+    return this.nextUint32() / 4294967296;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+export interface SamplerOptions {
+  /** guidance scale; 0 disables CFG (no unconditional row) */
+  cfg: number;
+  topK: number;
+  topP: number;
+  temperature: number;
+}
+
+export const DEFAULT_SAMPLER: SamplerOptions = { cfg: 3, topK: 0, topP: 0.95, temperature: 1 };
+
+export function validateSampler(o: SamplerOptions): SamplerOptions {
+  if (!(o.cfg >= 0) || !Number.isFinite(o.cfg)) throw new Error(`cfg must be a number >= 0, got ${o.cfg}`);
+  if (!Number.isInteger(o.topK) || o.topK < 0) throw new Error(`top-k must be an integer >= 0 (0 = off), got ${o.topK}`);
+  if (!(o.topP > 0 && o.topP <= 1)) throw new Error(`top-p must be in (0, 1], got ${o.topP}`);
+  if (!(o.temperature > 0) || !Number.isFinite(o.temperature)) throw new Error(`temperature must be > 0, got ${o.temperature}`);
+  return o;
+}
+
+/** VAR's guidance ramp: t = cfg · scale/(K−1); guided = (1+t)·cond − t·uncond. */
+export function guidanceAt(cfg: number, scale: number, numScales: number): number {
+  return (cfg * scale) / (numScales - 1);
+}
+
+/**
+ * Sample one token per position. `logits` is [rows, n, V] flattened; row 0 = cond, row 1 = uncond (if CFG).
+ * Returns n token ids.
+ */
+export function sampleTokens(logits: Float32Array, n: number, vocab: number, guidance: number, useUncond: boolean, o: SamplerOptions, rng: Rng): Int32Array {
+  const out = new Int32Array(n);
+  const row = new Float64Array(vocab);
+  const order = new Int32Array(vocab);
+  for (let i = 0; i < n; i++) {
+    const c = i * vocab;
+    const u = (n + i) * vocab;
+    for (let v = 0; v < vocab; v++) {
+      row[v] = useUncond ? (1 + guidance) * logits[c + v] - guidance * logits[u + v] : logits[c + v];
+    }
+    out[i] = sampleRow(row, order, o, rng);
+  }
+  return out;
+}
+
+function sampleRow(row: Float64Array, order: Int32Array, o: SamplerOptions, rng: Rng): number {
+  const V = row.length;
+  if (o.topK === 1) {
+    let best = 0;
+    for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
+    return best;
+  }
+  for (let v = 0; v < V; v++) order[v] = v;
+  // sort descending by logit (stable on ties by index)
+  const idx = Array.from(order).sort((a, b) => row[b] - row[a] || a - b);
+  const k = o.topK > 0 ? Math.min(o.topK, V) : V;
+  const max = row[idx[0]];
+  const probs = new Float64Array(k);
+  let sum = 0;
+  for (let j = 0; j < k; j++) {
+    probs[j] = Math.exp((row[idx[j]] - max) / o.temperature);
+    sum += probs[j];
+  }
+  // top-p: keep the smallest prefix whose mass reaches p (the first token always stays)
+  let keep = k;
+  if (o.topP < 1) {
+    let cum = 0;
+    for (let j = 0; j < k; j++) {
+      if (cum / sum > o.topP) {
+        keep = j;
+        break;
+      }
+      cum += probs[j];
+    }
+  }
+  let mass = 0;
+  for (let j = 0; j < keep; j++) mass += probs[j];
+  let r = rng.next() * mass;
+  for (let j = 0; j < keep; j++) {
+    r -= probs[j];
+    if (r < 0) return idx[j];
+  }
+  return idx[keep - 1];
+}
