@@ -99,8 +99,10 @@ export class VarModel {
       throw new Error(`${configName}: not valid JSON (${(e as Error).message})`);
     }
     const cfg = parseConfig(raw, configName);
-    const load = async (name: string) => backend.load(await readFile(name), name);
-    const [step, update, decode] = await Promise.all([load(cfg.files.step), load(cfg.files.vq_update), load(cfg.files.vq_decode)]);
+    const names = [cfg.files.step, cfg.files.vq_update, cfg.files.vq_decode];
+    const bytesOf: Uint8Array[] = [];
+    for (const n of names) bytesOf.push(await readFile(n)); // in order, so the first missing file is the one named
+    const [step, update, decode] = await Promise.all(names.map((n, i) => backend.load(bytesOf[i], n)));
     return new VarModel(cfg, backend, step, update, decode);
   }
 

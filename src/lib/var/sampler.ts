@@ -70,54 +70,51 @@ export function guidanceAt(cfg: number, scale: number, numScales: number): numbe
 export function sampleTokens(logits: Float32Array, n: number, vocab: number, guidance: number, useUncond: boolean, o: SamplerOptions, rng: Rng): Int32Array {
   const out = new Int32Array(n);
   const row = new Float64Array(vocab);
-  const order = new Int32Array(vocab);
+  const sorted = new Float64Array(vocab);
   for (let i = 0; i < n; i++) {
     const c = i * vocab;
     const u = (n + i) * vocab;
     for (let v = 0; v < vocab; v++) {
       row[v] = useUncond ? (1 + guidance) * logits[c + v] - guidance * logits[u + v] : logits[c + v];
     }
-    out[i] = sampleRow(row, order, o, rng);
+    out[i] = sampleRow(row, sorted, o, rng);
   }
   return out;
 }
 
-function sampleRow(row: Float64Array, order: Int32Array, o: SamplerOptions, rng: Rng): number {
+function sampleRow(row: Float64Array, sorted: Float64Array, o: SamplerOptions, rng: Rng): number {
   const V = row.length;
   if (o.topK === 1) {
     let best = 0;
     for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
     return best;
   }
-  for (let v = 0; v < V; v++) order[v] = v;
-  // sort descending by logit (stable on ties by index)
-  const idx = Array.from(order).sort((a, b) => row[b] - row[a] || a - b);
+  // Find the smallest logit that stays (top-k, then top-p over the sorted values; ties at the cut stay),
+  // then sample among the kept tokens in index order — the same distribution as sampling in sorted order.
+  sorted.set(row);
+  sorted.sort(); // native ascending numeric sort
+  const max = sorted[V - 1];
   const k = o.topK > 0 ? Math.min(o.topK, V) : V;
-  const max = row[idx[0]];
-  const probs = new Float64Array(k);
-  let sum = 0;
-  for (let j = 0; j < k; j++) {
-    probs[j] = Math.exp((row[idx[j]] - max) / o.temperature);
-    sum += probs[j];
-  }
-  // top-p: keep the smallest prefix whose mass reaches p (the first token always stays)
-  let keep = k;
+  let cut = sorted[V - k];
   if (o.topP < 1) {
+    let sum = 0;
+    for (let j = V - 1; j >= V - k; j--) sum += Math.exp((sorted[j] - max) / o.temperature);
     let cum = 0;
-    for (let j = 0; j < k; j++) {
-      if (cum / sum > o.topP) {
-        keep = j;
-        break;
-      }
-      cum += probs[j];
+    for (let j = V - 1; j >= V - k; j--) {
+      if (cum / sum > o.topP) break;
+      cum += Math.exp((sorted[j] - max) / o.temperature);
+      cut = sorted[j];
     }
   }
   let mass = 0;
-  for (let j = 0; j < keep; j++) mass += probs[j];
+  for (let v = 0; v < V; v++) if (row[v] >= cut) mass += Math.exp((row[v] - max) / o.temperature);
   let r = rng.next() * mass;
-  for (let j = 0; j < keep; j++) {
-    r -= probs[j];
-    if (r < 0) return idx[j];
+  let last = 0;
+  for (let v = 0; v < V; v++) {
+    if (row[v] < cut) continue;
+    last = v;
+    r -= Math.exp((row[v] - max) / o.temperature);
+    if (r < 0) return v;
   }
-  return idx[keep - 1];
+  return last;
 }
