@@ -8,7 +8,8 @@ Graphs (opset 17, torch.onnx.export(dynamo=False)):
                   inputs  x_in [B,n,Cvae] f32, labels [B] i64, pos_idx [n] i64,
                           past_k_L{l}_H{h}, past_v_L{l}_H{h} [B,P_lh,d] f32 (every P_lh independent, may be 0)
                   outputs logits [B,n,V], present_k_L{l}, present_v_L{l} [B,H,n,d],
-                          attn_past_L{l}_H{h} [B,P_lh] (attention mass on each past key, summed over queries)
+                          attn_L{l}_H{h} [B,P_lh+n] (attention mass on each key, the P_lh past ones then the n
+                          current ones, summed over the scale's queries; never zero-sized, which WebGPU needs)
 - vq_update.onnx  next-scale residual update: f_hat [B,Cvae,L,L], idx [B,n_t] i64, scale [1] i64
                   -> f_hat_next [B,Cvae,L,L], next_x [B,n_{t+1},Cvae] (for the last scale: the 8x8 map)
 - vq_decode.onnx  f_hat [B,Cvae,L,L] -> image [B,3,64,64] in [0,1]
@@ -106,7 +107,7 @@ def io_names():
     pk = [f"past_k_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
     pv = [f"past_v_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
     outs = ["logits"] + [f"present_k_L{l}" for l in range(Lyr)] + [f"present_v_L{l}" for l in range(Lyr)] + \
-        [f"attn_past_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
+        [f"attn_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
     return ["x_in", "labels", "pos_idx"] + pk + pv, outs
 
 
@@ -120,7 +121,7 @@ def export_step(var, path):
     for nm in ins[3:]:
         dyn[nm] = {0: "B", 1: "P_" + nm.split("_", 2)[2]}
     for nm in outs[1:]:
-        dyn[nm] = {0: "B", 2: "n"} if nm.startswith("present") else {0: "B", 1: "P_" + nm.split("_", 2)[2]}
+        dyn[nm] = {0: "B", 2: "n"} if nm.startswith("present") else {0: "B", 1: "Pn_" + nm.split("_", 1)[1]}
     torch.onnx.export(StepGraph(var), args, path + ".tmp", input_names=ins, output_names=outs,
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
     os.replace(path + ".tmp", path)
@@ -285,7 +286,7 @@ def main():
         step=dict(past_lengths=lens, x_in=flat(x_in), labels=labels.tolist(), pos_idx=pos.tolist(),
                   past=[flat(p) for p in past],
                   logits=flat(o[0]), present_k_L0=flat(o[1]), present_v_L5=flat(o[2 * Lyr]),
-                  attn_past=[flat(m) for m in o[1 + 2 * Lyr:]]),
+                  attn=[flat(m) for m in o[1 + 2 * Lyr:]]),
         update=dict(f_hat=flat(f0), idx=idx.flatten().tolist(), scale=2, f_hat_next=flat(fn), next_x=flat(nx),
                     image=flat(img)),
         greedy=dict(class_index=0, cfg=3.0, tokens=[t.flatten().tolist() for t in gen_toks],

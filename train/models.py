@@ -200,19 +200,19 @@ class AdaLNBlock(nn.Module):
 
     def step(self, x, cond, past_k, past_v):
         """One scale against a compact cache: past_k/v lists of H tensors [B, P_h, d] (P_h may differ).
-        Returns x, new k/v [B, H, n, d], per-head attention mass on each past key summed over queries."""
+        Returns x, new k/v [B, H, n, d], per-head attention mass on each key (past then current) summed over
+        this scale's queries, [B, P_h + n]."""
         g1, g2, s1, s2, b1, b2 = self.mods(cond)
         B, n, D = x.shape
         qkv = self.qkv(self.ln1(x) * (1 + s1) + b1).view(B, n, 3, self.H, self.d).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]  # [B, H, n, d]
         outs, masses = [], []
         for h in range(self.H):
-            P = past_k[h].shape[1]
             kh = torch.cat([past_k[h], k[:, h]], 1)
             vh = torch.cat([past_v[h], v[:, h]], 1)
             a = torch.softmax(q[:, h] @ kh.transpose(-1, -2) / math.sqrt(self.d), -1)  # [B, n, P+n]
             outs.append(a @ vh)
-            masses.append(a[:, :, :P].sum(1))
+            masses.append(a.sum(1))  # [B, P+n]: mass on every past key, then on the current scale's keys
         o = torch.stack(outs, 2).reshape(B, n, D)
         x = x + self.proj(o) * g1
         x = x + self.mlp(self.ln2(x) * (1 + s2) + b2) * g2

@@ -47,13 +47,18 @@ describe("ONNX graphs equal PyTorch on the committed fixture (onnxruntime-node)"
       logits: maxAbs(out.logits.data as Float32Array, s.logits),
       present_k_L0: maxAbs(out.present_k_L0.data as Float32Array, s.present_k_L0),
       [`present_v_L${L - 1}`]: maxAbs(out[`present_v_L${L - 1}`].data as Float32Array, s.present_v_L5),
-      attn_past: Math.max(...Array.from({ length: L * H }, (_, i) => maxAbs(out[`attn_past_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, s.attn_past[i]))),
+      attn: Math.max(...Array.from({ length: L * H }, (_, i) => maxAbs(out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, s.attn[i]))),
     };
     console.log("step max |ORT − PyTorch|:", errs);
     for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
-    // a head with an empty cache still gets a (zero-length) mass output
-    const empty = s.past_lengths.indexOf(0);
-    if (empty >= 0) expect(out[`attn_past_L${Math.floor(empty / H)}_H${empty % H}`].dims).toEqual([2, 0]);
+    // mass per key over past + current keys, summed over the n queries: each row sums to n
+    const n = s.pos_idx.length;
+    for (let i = 0; i < L * H; i++) {
+      const a = out[`attn_L${Math.floor(i / H)}_H${i % H}`];
+      expect(a.dims).toEqual([2, s.past_lengths[i] + n]);
+      const row0 = Array.from((a.data as Float32Array).subarray(0, s.past_lengths[i] + n)).reduce((x, y) => x + y, 0);
+      expect(row0).toBeCloseTo(n, 4);
+    }
   });
 
   it("vq_update and vq_decode", async () => {

@@ -11,9 +11,14 @@ import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, va
 /** What the queries of one scale did with the cache they were given. */
 export interface ScaleObservation {
   scale: number;
-  /** per (layer, head) at l*H+h: attention mass on each fed past entry summed over this scale's queries, [rows, P_lh] */
-  attnPast: Float32Array[];
-  /** per (layer, head): source scale / token of each fed entry (same order as attnPast) */
+  /** tokens of this scale */
+  tokens: number;
+  /**
+   * per (layer, head) at l*H+h: attention mass each key received, summed over this scale's queries,
+   * [rows, P_lh + n]: first the P_lh fed cache entries, then this scale's own n keys.
+   */
+  attn: Float32Array[];
+  /** per (layer, head): source scale / token of each fed entry (the first P_lh columns of attn) */
   fedScale: Int16Array[];
   fedToken: Int32Array[];
   rows: number;
@@ -22,7 +27,7 @@ export interface ScaleObservation {
 /**
  * Decides what stays in the cache. Called after scale t's keys/values were appended (t = 0..K-2) and before
  * scale t+1 runs; prunes with cache.keep()/keepWhere(). The entries fed to scale t come first in each head's
- * storage, in the order of `observed.attnPast`, followed by scale t's own n_t entries.
+ * storage, in the order of `observed.attn`'s first columns, followed by scale t's own n_t entries.
  */
 export interface CachePolicy {
   readonly name: string;
@@ -146,7 +151,8 @@ export class VarModel {
       const obs: ScaleObservation = {
         scale: t,
         rows,
-        attnPast: Array.from({ length: L * H }, (_, i) => out[`attn_past_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array),
+        tokens: n,
+        attn: Array.from({ length: L * H }, (_, i) => out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array),
         fedScale: fed.map((f) => f.scale),
         fedToken: fed.map((f) => f.token),
       };

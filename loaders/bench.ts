@@ -1,0 +1,75 @@
+/**
+ * npm run bench — one table of speed measurements (targets live here, not in unit tests).
+ *   generation: full-cache latency per image in Node (onnxruntime-node) and headless chromium (wasm, webgpu
+ *   if an adapter is found), ORT time vs JS overhead (goal: JS ≤ 20 % of ORT time).
+ * Options: --images N (default 20), --skip-browser.
+ */
+import { benchBrowser } from "./bench/browser.js";
+import { loadNodeModel } from "./node-backend.js";
+
+const args = process.argv.slice(2);
+const images = Number(args[args.indexOf("--images") + 1]) || 20;
+const skipBrowser = args.includes("--skip-browser");
+
+interface Row {
+  bench: string;
+  backend: string;
+  value: string;
+  detail: string;
+  goal: string;
+  ok: string;
+}
+
+const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
+const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
+
+function genRow(backend: string, total: number[], ortMs: number[], peak: number): Row {
+  const js = total.map((t, i) => t - ortMs[i]);
+  const ratio = mean(js) / mean(ortMs);
+  return {
+    bench: "generate 1 image (full cache, CFG)",
+    backend,
+    value: `${median(total).toFixed(1)} ms median`,
+    detail: `mean ${mean(total).toFixed(1)} ms = ORT ${mean(ortMs).toFixed(1)} + JS ${mean(js).toFixed(1)} ms; KV peak ${(peak / 1024).toFixed(0)} KiB; n=${total.length}`,
+    goal: "JS ≤ 20 % of ORT",
+    ok: `${(100 * ratio).toFixed(0)} % ${ratio <= 0.2 ? "✓" : "✗"}`,
+  };
+}
+
+async function main() {
+  const rows: Row[] = [];
+  const model = await loadNodeModel();
+  for (let i = 0; i < 3; i++) await model.generate({ classIndex: i, seed: i });
+  const total: number[] = [];
+  const ortMs: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < images; i++) {
+    const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i });
+    total.push(r.totalMs);
+    ortMs.push(r.ortMs);
+    peak = r.peakCacheBytes;
+  }
+  rows.push(genRow(model.backend.name, total, ortMs, peak));
+  if (!skipBrowser) {
+    for (const prefer of ["wasm", "webgpu"] as const) {
+      try {
+        const b = await benchBrowser(images, prefer);
+        rows.push(genRow(`chromium ${b.backend}`, b.total, b.ortMs, b.peak));
+      } catch (e) {
+        rows.push({ bench: "generate 1 image (full cache, CFG)", backend: `chromium ${prefer}`, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
+      }
+    }
+  }
+  printTable(rows);
+}
+
+export function printTable(rows: Row[]) {
+  const cols = ["bench", "backend", "value", "detail", "goal", "ok"] as const;
+  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(" | ")} |`;
+  console.log(line([...cols]));
+  console.log(`|${w.map((x) => "-".repeat(x + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(cols.map((c) => r[c])));
+}
+
+await main();
