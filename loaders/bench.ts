@@ -4,7 +4,7 @@
  *   if an adapter is found), ORT time vs JS overhead (goal: JS ≤ 20 % of ORT time).
  * Options: --images N (default 20), --skip-browser.
  */
-import { benchBrowser } from "./bench/browser.js";
+import { BrowserRuntime } from "./browser.js";
 import { loadNodeModel } from "./node-backend.js";
 
 const args = process.argv.slice(2);
@@ -53,8 +53,15 @@ async function main() {
   if (!skipBrowser) {
     for (const prefer of ["wasm", "webgpu"] as const) {
       try {
-        const b = await benchBrowser(images, prefer);
-        rows.push(genRow(`chromium ${b.backend}`, b.total, b.ortMs, b.peak));
+        const br = await BrowserRuntime.start(prefer === "webgpu");
+        try {
+          const { backend } = await br.load(prefer);
+          // WebGPU here is SwiftShader (a CPU emulation) unless the machine has a GPU: few images
+          const b = await br.bench(prefer === "webgpu" ? Math.min(images, 2) : images);
+          rows.push(genRow(`chromium ${backend}`, b.total, b.ortMs, b.peak));
+        } finally {
+          await br.close();
+        }
       } catch (e) {
         rows.push({ bench: "generate 1 image (full cache, CFG)", backend: `chromium ${prefer}`, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
       }

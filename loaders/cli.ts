@@ -1,6 +1,8 @@
 /** heatkv — command-line entry (see README "CLI"). */
 import { Command, InvalidArgumentError } from "commander";
-import { runGenerate, parseSeeds } from "./generate.js";
+import { resolveClass } from "../src/lib/var/config.js";
+import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
+import { parseSeeds, runGenerate } from "./generate.js";
 import { loadNodeModel, MODEL_DIR } from "./node-backend.js";
 
 const num = (name: string) => (v: string) => {
@@ -34,6 +36,26 @@ program
   .action(async (o) => {
     const model = await loadNodeModel(o.model, o.threads);
     await runGenerate(model, { ...o, seeds: parseSeeds(o.seeds) });
+  });
+
+program
+  .command("calibrate")
+  .description("record attention statistics (layer × head × target × source scale) over classes × seeds into Parquet")
+  .option("--prompts <classes>", "comma-separated class names/indices, or 'all'", "all")
+  .option("--seeds <list>", "seeds per class, e.g. 1-2 or 1,5", "1-2")
+  .option("--cfg <x>", "guidance scale used while calibrating", num("--cfg"), 3)
+  .option("--top-k <k>", "top-k sampling", int("--top-k"), 0)
+  .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+  .option("--backend <name>", "node | wasm | webgpu (chromium) | auto", "node")
+  .option("-o, --out <file.parquet>", "statistics store", DEFAULT_STATS_PATH)
+  .option("--model <dir>", "model folder", MODEL_DIR)
+  .option("--threads <n>", "onnxruntime-node intra-op threads", int("--threads"), 1)
+  .action(async (o) => {
+    if (!["node", "wasm", "webgpu", "auto"].includes(o.backend)) throw new Error(`--backend must be node, wasm, webgpu or auto, got "${o.backend}"`);
+    const model = await loadNodeModel(o.model);
+    const classes = o.prompts === "all" ? undefined : String(o.prompts).split(",").map((c: string) => resolveClass(model.config, c.trim()));
+    const r = await calibrate({ out: o.out, classes, seeds: parseSeeds(o.seeds), settings: { cfg: o.cfg, topK: o.topK, topP: o.topP }, backend: o.backend, modelDir: o.model, threads: o.threads });
+    console.log(`${r.prompts} prompts (${r.computed} computed, ${r.reused} resumed) on ${r.backend} [${r.backendReason}]: ${r.msPerPrompt.toFixed(0)} ms/prompt → ${r.out}`);
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -1,0 +1,49 @@
+/**
+ * Browser side of the Node jobs that run in headless chromium (bench, wasm/webgpu calibration): the same
+ * VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by loaders/browser.ts.
+ */
+import * as ort from "onnxruntime-web";
+import { type CalibrationSettings, calibratePrompt, type Prompt } from "../src/lib/metrics/calibration.js";
+import { VarModel } from "../src/lib/var/runtime.js";
+import { hasWebGpuAdapter, type OrtWebModule, urlReader, webBackend, type WebPreference } from "../src/lib/var/web.js";
+
+let model: VarModel | null = null;
+
+async function load(prefer: WebPreference) {
+  const backend = await webBackend(ort as unknown as OrtWebModule, "/ort/", prefer);
+  const t0 = performance.now();
+  model = await VarModel.load(backend, urlReader(new URL("/model/", location.href).href));
+  return { backend: backend.name, loadMs: performance.now() - t0 };
+}
+
+async function bench(images: number) {
+  if (!model) throw new Error("load() first");
+  await model.generate({ classIndex: 0, seed: 0 }); // warm-up (shader compile on webgpu)
+  const total: number[] = [];
+  const ortMs: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < images; i++) {
+    const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i });
+    total.push(r.totalMs);
+    ortMs.push(r.ortMs);
+    peak = r.peakCacheBytes;
+  }
+  return { total, ortMs, peak };
+}
+
+async function calibrate(prompt: Prompt, settings: CalibrationSettings) {
+  if (!model) throw new Error("load() first");
+  return calibratePrompt(model, prompt, settings);
+}
+
+/** Adapter facts for `--backend auto`: a real GPU adapter, or none / a CPU fallback (SwiftShader). */
+async function webgpuInfo() {
+  const nav = navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string>; isFallbackAdapter?: boolean } | null> } };
+  if (!(await hasWebGpuAdapter()) || !nav.gpu) return { adapter: false, software: true, description: "no adapter" };
+  const a = await nav.gpu.requestAdapter();
+  const info = a?.info ?? {};
+  const description = [info.vendor, info.architecture, info.description, info.device].filter(Boolean).join(" ");
+  return { adapter: true, software: Boolean(a?.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(description), description };
+}
+
+Object.assign(globalThis, { heatkv: { load, bench, calibrate, webgpuInfo } });
