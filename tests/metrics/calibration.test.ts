@@ -97,3 +97,28 @@ describe("stats files: clear errors naming file and field", () => {
     await expect(readScaleMass(p, cfg)).rejects.toThrow(/shape\.parquet: field "layer\/head\/target_scale\/source_scale" has \(1\d, /);
   });
 });
+
+describe("derived tables", () => {
+  it("the S-CAS SQL view equals the TypeScript S-CAS on the same store", async () => {
+    const { scasSql } = await import("../../src/lib/schema/stats.js");
+    const { scas } = await import("../../src/lib/metrics/attention.js");
+    const { prompts, mass, K } = await readScaleMass(full, cfg);
+    const N = cfg.numLayers * cfg.numHeads;
+    const ts = scas(prompts.length, N, K, 3, (p, i, t, s) => mass[((p * N + i) * K + t) * K + s]);
+    const rows = await sql(`CREATE VIEW attention AS SELECT * FROM read_parquet('${full}'); ${scasSql(K, 3)}`);
+    expect(rows.length).toBe(N * (K - 1 - 3));
+    for (const r of rows) expect(Number(r.scas)).toBeCloseTo(ts[(Number(r.layer) * cfg.numHeads + Number(r.head)) * K + Number(r.source_scale)], 12);
+  });
+
+  it("stability: tau = 1 with the whole set, one row per (m, source) and per held-out class", async () => {
+    const { stabilityRows } = await import("../../loaders/stability.js");
+    const rows = await stabilityRows(full, cfg, 3);
+    const K = cfg.patchNums.length;
+    const growth = rows.filter((r) => r.kind === "growth");
+    expect(growth.length).toBe(4 * (K - 1 - 3));
+    for (const r of growth.filter((r) => r.prompts === 4)) expect(r.tau).toBeCloseTo(1, 12);
+    const held = rows.filter((r) => r.kind === "heldout_class");
+    expect(held.map((r) => r.class_index)).toEqual([0, 0, 0, 4, 4, 4]);
+    for (const r of rows) expect(Math.abs(Number(r.tau))).toBeLessThanOrEqual(1);
+  });
+});

@@ -1,0 +1,9 @@
+// Rank stability of S-CAS head orderings (growth of the calibration set, held-out classes) → Parquet.
+import {calibrate, DEFAULT_STATS_PATH} from "../../loaders/calibrate.js";
+import {loadNodeModel} from "../../loaders/node-backend.js";
+import {writeParquetToStdout} from "../../loaders/parquet.js";
+import {STABILITY_SCHEMA, stabilityRows} from "../../loaders/stability.js";
+
+await calibrate({out: DEFAULT_STATS_PATH, progress: false, log: () => {}});
+const {config} = await loadNodeModel();
+await writeParquetToStdout(STABILITY_SCHEMA, await stabilityRows(DEFAULT_STATS_PATH, config));
