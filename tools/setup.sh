@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Set-up on a fresh Debian machine (README: `npm run setup && npm run build`, then `npm test`).
+#  1. chromium from apt for the e2e tests (skipped when /usr/bin/chromium exists); needs root or sudo.
+#  2. npm dependencies from package-lock.json with `npm ci` (skipped when node_modules already matches).
+# Node >= 20 and npm must already be installed. Nothing else is downloaded: the site build is offline.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -x /usr/bin/chromium ]; then
+  echo "setup: chromium present ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
+else
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to apt-get install chromium" >&2; exit 1; }
+    SUDO="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update
+  $SUDO apt-get install -y --no-install-recommends chromium
+fi
+
+# node_modules is up to date when npm's hidden lockfile lists every package of package-lock.json at the
+# same version (npm writes node_modules/.package-lock.json after each install).
+up_to_date() {
+  node -e '
+    const fs = require("fs");
+    const want = JSON.parse(fs.readFileSync("package-lock.json", "utf8")).packages;
+    const have = JSON.parse(fs.readFileSync("node_modules/.package-lock.json", "utf8")).packages;
+    for (const [p, w] of Object.entries(want)) {
+      if (!p.startsWith("node_modules/")) continue;
+      if (!have[p] && !w.optional) process.exit(1);
+      if (have[p] && have[p].version !== w.version) process.exit(1);
+    }
+  ' 2>/dev/null
+}
+if [ -f node_modules/.package-lock.json ] && up_to_date; then
+  echo "setup: node_modules matches package-lock.json, skipping npm ci"
+else
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci
+fi
+echo "setup: done (node $(node --version), npm $(npm --version))"
