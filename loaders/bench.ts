@@ -2,9 +2,14 @@
  * npm run bench — one table of speed measurements (targets live here, not in unit tests).
  *   generation: full-cache latency per image in Node (onnxruntime-node) and headless chromium (wasm, webgpu
  *   if an adapter is found), ORT time vs JS overhead (goal: JS ≤ 20 % of ORT time).
+ *   calibration: seconds per prompt per backend (node, chromium wasm, chromium webgpu).
  * Options: --images N (default 20), --skip-browser.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { BrowserRuntime } from "./browser.js";
+import { calibrate } from "./calibrate.js";
 import { loadNodeModel } from "./node-backend.js";
 
 const args = process.argv.slice(2);
@@ -65,6 +70,19 @@ async function main() {
       } catch (e) {
         rows.push({ bench: "generate 1 image (full cache, CFG)", backend: `chromium ${prefer}`, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
       }
+    }
+  }
+  for (const backend of skipBrowser ? (["node"] as const) : (["node", "wasm", "webgpu"] as const)) {
+    const dir = mkdtempSync(join(tmpdir(), "heatkv-bench-cal-"));
+    try {
+      // SwiftShader WebGPU is a CPU emulation here: one prompt
+      const seeds = backend === "webgpu" ? [1] : [1, 2];
+      const r = await calibrate({ out: join(dir, "a.parquet"), classes: [0, 1], seeds, backend, progress: false, log: () => {} });
+      rows.push({ bench: "calibrate 1 prompt (stats + shard write)", backend: r.backend, value: `${(r.msPerPrompt / 1000).toFixed(2)} s/prompt`, detail: `${r.prompts} prompts`, goal: "", ok: "" });
+    } catch (e) {
+      rows.push({ bench: "calibrate 1 prompt (stats + shard write)", backend, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   }
   printTable(rows);

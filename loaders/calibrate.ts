@@ -41,6 +41,7 @@ export interface CalibrateResult {
   prompts: number;
   computed: number;
   reused: number;
+  /** wall time per computed prompt: generation, statistics and shard write */
   msPerPrompt: number;
   scaleRows: number;
   tokenRows: number;
@@ -114,9 +115,10 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     let computed = 0;
     for (const p of todo) {
       if (o.limit !== undefined && computed >= o.limit) break;
+      const t0 = performance.now();
       const st = await runner.run(p, settings);
       await writePromptShards(dir, cfg, settings, st);
-      ms += st.ms;
+      ms += performance.now() - t0; // generation + statistics + shard write
       computed++;
       bar?.tick(`${cfg.classes[p.classIndex]} seed ${p.seed}`);
     }

@@ -296,6 +296,21 @@ def main():
         json.dump(fixture, f)
     os.replace(os.path.join(args.out, "fixture.json.tmp"), os.path.join(args.out, "fixture.json"))
 
+    # held-out judge fixture: 2 real held-out images per class (PNG strip) with labels and PyTorch logits
+    ho_idx = np.nonzero(ho)[0]
+    pick = np.concatenate([ho_idx[data["labels"][ho_idx] == c][:2] for c in range(CONFIG["num_classes"])])
+    strip = to_tensor(data["images"][pick])
+    with torch.no_grad():
+        ho_logits, _ = clf(strip)
+    fx_dir = os.path.join(os.path.dirname(args.out), "fixtures")
+    os.makedirs(fx_dir, exist_ok=True)
+    grid_png(strip, 1, os.path.join(fx_dir, "heldout.png"), pad=0)
+    with open(os.path.join(fx_dir, "heldout.json.tmp"), "w") as f:
+        json.dump(dict(config_hash=cfg["config_hash"], layout="one row of 64x64 images, no padding",
+                       labels=data["labels"][pick].tolist(), names=data["names"][pick].tolist(),
+                       source=data["source"][pick].tolist(), logits=flat(ho_logits)), f)
+    os.replace(os.path.join(fx_dir, "heldout.json.tmp"), os.path.join(fx_dir, "heldout.json"))
+
     # sample grid: one row per class
     g = torch.Generator().manual_seed(args.seed)
     rows = []
