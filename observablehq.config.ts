@@ -8,6 +8,7 @@ export default {
   pages: [
     {name: "Head heatmaps", path: "/heatmaps"},
     {name: "Calibration", path: "/calibration"},
+    {name: "Schedule builder", path: "/schedules"},
     {name: "System check", path: "/system"}
   ],
   globalStylesheets: [],

@@ -4,6 +4,9 @@ import { resolveClass } from "../src/lib/var/config.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds, runGenerate } from "./generate.js";
 import { loadNodeModel, MODEL_DIR } from "./node-backend.js";
+import { readConfig, runSchedule } from "./schedule.js";
+import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
+import { join } from "node:path";
 
 const num = (name: string) => (v: string) => {
   const x = Number(v);
@@ -33,6 +36,7 @@ program
   .option("-o, --out <file.png>", "output PNG", "out.png")
   .option("--model <dir>", "model folder (config.json + ONNX)", MODEL_DIR)
   .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
+  .option("--schedule <schedule.json>", "generate with this KV schedule (heatkv schedule --out …)")
   .action(async (o) => {
     const model = await loadNodeModel(o.model, o.threads);
     await runGenerate(model, { ...o, seeds: parseSeeds(o.seeds) });
@@ -56,6 +60,31 @@ program
     const classes = o.prompts === "all" ? undefined : String(o.prompts).split(",").map((c: string) => resolveClass(model.config, c.trim()));
     const r = await calibrate({ out: o.out, classes, seeds: parseSeeds(o.seeds), settings: { cfg: o.cfg, topK: o.topK, topP: o.topP }, backend: o.backend, modelDir: o.model, threads: o.threads });
     console.log(`${r.prompts} prompts (${r.computed} computed, ${r.reused} resumed) on ${r.backend} [${r.backendReason}]: ${r.msPerPrompt.toFixed(0)} ms/prompt → ${r.out}`);
+  });
+
+program
+  .command("schedule")
+  .description("build a KV budget schedule (heatkv, scalekv, pyramid, uniform, …) and write its JSON")
+  .requiredOption("-m, --method <name>", `one of ${METHOD_NAMES.join(", ")}`)
+  .option("-b, --budget <budget>", "10% | 0.1 | 2MB | 500KiB | 15000tok (of the full cache of one image incl. CFG)", "10%")
+  .option("--stats <file.parquet>", "calibration statistics (heatkv calibrate) for calibrated methods", DEFAULT_STATS_PATH)
+  .option("-p, --param <key=value...>", "method parameters, e.g. sigma=3 (see heatkv methods)", [])
+  .option("--fp16", "count bytes as fp16 (default fp32, what the runtime stores)", false)
+  .option("-o, --out <schedule.json>", "write the schedule JSON here")
+  .option("--reference-orders <orders.json>", "heatkv only: also write arm-research/heatkv's orders format")
+  .option("--model <dir>", "model folder", MODEL_DIR)
+  .action(async (o) => {
+    await runSchedule(readConfig(join(o.model, "config.json")), { ...o, params: o.param });
+  });
+
+program
+  .command("methods")
+  .description("list the schedule methods with their parameters and defaults")
+  .action(() => {
+    for (const m of listMethods()) {
+      console.log(`${m.name} (${m.kind}${m.needsStats ? ", needs calibration stats" : ""}): ${m.summary}`);
+      for (const [k, spec] of Object.entries(m.params)) console.log(`    ${k} = ${JSON.stringify(m.defaults[k])}  ${(spec as { doc?: string }).doc ?? ""}`);
+    }
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

@@ -1,4 +1,6 @@
 /** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
+import { readFileSync } from "node:fs";
+import { parseScheduleJson, predictedBytes, type Schedule, scheduleToPolicy } from "../src/lib/schedules/index.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { gridRgba, writePng } from "./png.js";
@@ -15,6 +17,18 @@ export interface GenerateCliOptions {
   out: string;
   grid: boolean;
   zoom: number;
+  /** path of a schedule JSON to enforce */
+  schedule?: string;
+}
+
+export function readSchedule(path: string, model: VarModel): Schedule {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(`${path}: not found`);
+  }
+  return parseScheduleJson(text, model.config, path);
 }
 
 export function parseSeeds(spec: string): number[] {
@@ -49,14 +63,23 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   const classes = o.grid ? (o.class ? [resolveClass(cfg, o.class)] : cfg.classes.map((_, i) => i)) : [resolveClass(cfg, o.class ?? "0")];
   const seeds = o.grid ? (o.seeds ?? parseSeeds("1-8")) : [o.seed];
   const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
+  const schedule = o.schedule ? readSchedule(o.schedule, model) : null;
   const results: GenerateResult[] = [];
   for (const c of classes) {
     for (const seed of seeds) {
-      const r = await model.generate({ classIndex: c, seed, cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature });
+      const policy = schedule ? scheduleToPolicy(schedule, cfg) : undefined; // fresh per image (dynamic scorers keep state)
+      const r = await model.generate({ classIndex: c, seed, cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature, policy });
       results.push(r);
       if (bar) bar.tick();
       else log(describe(r, cfg.classes[c]));
     }
+  }
+  if (schedule) {
+    const r = results[0];
+    const pred = predictedBytes(schedule, r.sampler.cfg > 0 ? 2 : 1, 4);
+    log(`schedule ${o.schedule}: ${schedule.method} at ${(100 * schedule.budget.ratio).toFixed(1)} % of ${schedule.budget.denominator}`);
+    log("scale | kept entries (all heads) | measured bytes | predicted bytes");
+    for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
   }
   const size = cfg.imageSize * o.zoom;
   writePng(o.out, gridRgba(results.map((r) => zoomImage(r.image, cfg.imageSize, o.zoom)), size, o.grid ? seeds.length : 1, o.grid ? 2 : 0));

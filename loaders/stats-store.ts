@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { type CalibrationSettings, type PromptStats, STATS_SCHEMA_VERSION } from "../src/lib/metrics/calibration.js";
 import type { ModelConfig } from "../src/lib/var/config.js";
+import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules/stats.js";
 
 export const SCALE_COLUMNS = {
   schema_version: "VARCHAR",
@@ -225,4 +226,12 @@ export async function readScaleMass(file: string, cfg: ModelConfig, branch: "con
     }
     return { prompts, mass, K };
   });
+}
+
+/** Calibration stats of a store in the schedule library's form (per-prompt cond masses → S-CAS for s ≥ sigma). */
+export async function loadHeadScaleStats(file: string, cfg: ModelConfig, sigma = 0): Promise<HeadScaleStats> {
+  const { prompts, mass, K } = await readScaleMass(file, cfg);
+  const block = cfg.numLayers * cfg.numHeads * K * K;
+  const perPrompt = prompts.map((_, p) => mass.subarray(p * block, (p + 1) * block));
+  return statsFromPromptMasses(cfg, perPrompt, sigma);
 }

@@ -1,0 +1,40 @@
+/** What a schedule method is: typed parameters + a pure build from (model shape, budget, stats). */
+import type { ModelShape } from "../var/config.js";
+import type { Budget } from "./budget.js";
+import type { ParamSpecs, ParamsOf } from "./params.js";
+import type { ScheduleModel } from "./shape.js";
+import type { ScorerName, ScorerParams } from "./schedule.js";
+import type { HeadScaleStats } from "./stats.js";
+
+export interface MethodContext {
+  model: ScheduleModel;
+  shape: ModelShape;
+  budget: Budget;
+  /** largest whole number of kept entries summed over heads at any target (budgetTokenLimit) */
+  limit: number;
+  /** calibration statistics (checked against the model) when the caller has them */
+  stats?: HeadScaleStats;
+  /** HeatKV orders in the reference repo's format ([head, layer] pairs per source s = σ..K−2) */
+  orders?: unknown;
+  /** names the origin in errors */
+  source: string;
+}
+
+export type MethodOutput =
+  | { kind: "static"; keep: Uint32Array; details?: Record<string, unknown> }
+  | { kind: "dynamic"; counts: Int32Array; rules: ScorerName[]; scorer: ScorerParams; details?: Record<string, unknown> };
+
+export interface ScheduleMethod<S extends ParamSpecs = ParamSpecs> {
+  name: string;
+  /** one line for menus and docs */
+  summary: string;
+  kind: "static" | "dynamic";
+  /** needs HeadScaleStats (calibration) */
+  needsStats: boolean;
+  /** ignores the requested budget and always uses 100 % (the reference) */
+  fullBudget?: boolean;
+  params: S;
+  build(ctx: MethodContext, params: ParamsOf<S>): MethodOutput;
+}
+
+export const defineMethod = <S extends ParamSpecs>(m: ScheduleMethod<S>): ScheduleMethod<S> => m;

@@ -1,0 +1,168 @@
+/**
+ * The Schedule: for every target scale t = 1..K−1 and every (layer, head), which cache entries stay while
+ * t is generated (= the entries fed to scale t's step; scale t's own keys are always added by the runtime).
+ *
+ * - static: whole source-scale blocks. keep[t*N + lh] is a bit mask over source scales s < t.
+ * - dynamic: a kept entry COUNT per (t, lh) + the rule (scorer) that picks which entries at run time from
+ *   the ScaleObservation; counts[t*N + lh].
+ * N = L·H, lh = l*H + h. Row t = 0 is the empty cache entering scale 0 (all zero).
+ */
+import type { ModelShape } from "../var/config.js";
+import { type Budget, budgetTokenLimit } from "./budget.js";
+import { ScheduleError, shown } from "./errors.js";
+import { type ScheduleModel, checkedShape } from "./shape.js";
+
+export const SCHEDULE_VERSION = "heatkv-schedule/1";
+
+/** Token-selection rules for dynamic schedules (see scorers.ts). */
+export const SCORER_NAMES = ["recent", "h2o", "snapkv"] as const;
+export type ScorerName = (typeof SCORER_NAMES)[number];
+
+export interface ScorerParams {
+  /** h2o: fraction of a head's count reserved for the most recent entries (rest: heavy hitters) */
+  recentRatio: number;
+  /** snapkv: observation-window tokens of the current scale always kept first (grid centres) */
+  window: number;
+  /** snapkv: 1-D max-pool kernel over each source scale's token order (odd) */
+  poolKernel: number;
+}
+
+export const DEFAULT_SCORER: ScorerParams = { recentRatio: 0.5, window: 16, poolKernel: 5 };
+
+export type ParamValue = number | boolean | string;
+
+interface ScheduleCommon {
+  version: typeof SCHEDULE_VERSION;
+  model: ScheduleModel;
+  method: string;
+  params: Record<string, ParamValue>;
+  budget: Budget;
+  /** method-specific facts for plots and reports (plain JSON), e.g. heatkv's prune counts and orders */
+  details: Record<string, unknown>;
+}
+
+export interface StaticSchedule extends ScheduleCommon {
+  kind: "static";
+  /** [K*N] bit s set = source scale s kept while target t is generated */
+  keep: Uint32Array;
+}
+
+export interface DynamicSchedule extends ScheduleCommon {
+  kind: "dynamic";
+  /** [K*N] kept entries per (target, head) */
+  counts: Int32Array;
+  /** [N] scorer per (layer, head) */
+  rules: ScorerName[];
+  scorer: ScorerParams;
+}
+
+export type Schedule = StaticSchedule | DynamicSchedule;
+
+export const numHeadsTotal = (m: ScheduleModel) => m.numLayers * m.numHeads;
+
+/** Σ n_s over the set bits of a keep mask. */
+export function maskTokens(mask: number, tokensPerScale: number[]): number {
+  let n = 0;
+  for (let s = 0; s < tokensPerScale.length; s++) if ((mask >>> s) & 1) n += tokensPerScale[s];
+  return n;
+}
+
+/** Source scales in a keep mask, ascending. */
+export function maskScales(mask: number): number[] {
+  const out: number[] = [];
+  for (let s = 0; s < 32; s++) if ((mask >>> s) & 1) out.push(s);
+  return out;
+}
+
+export const scalesMask = (scales: Iterable<number>) => {
+  let m = 0;
+  for (const s of scales) m |= 1 << s;
+  return m >>> 0;
+};
+
+/** Tokens entering each target scale per (layer, head): [K][N] (row 0 = 0). */
+export function keptTokens(schedule: Schedule): number[][] {
+  const shape = checkedShape(schedule.model);
+  const N = numHeadsTotal(schedule.model);
+  const out: number[][] = [];
+  for (let t = 0; t < shape.numScales; t++) {
+    const row = new Array<number>(N);
+    for (let i = 0; i < N; i++) {
+      row[i] = schedule.kind === "static" ? maskTokens(schedule.keep[t * N + i], shape.tokensPerScale) : schedule.counts[t * N + i];
+    }
+    out.push(row);
+  }
+  return out;
+}
+
+/** Kept entries summed over all (layer, head) entering each target scale: [K]. */
+export function keptTotals(schedule: Schedule): number[] {
+  return keptTokens(schedule).map((row) => row.reduce((a, b) => a + b, 0));
+}
+
+export interface PredictedBytes {
+  /** bytes fed to each scale's step, t = 0..K−1 — equals the runtime's ScaleRecord.cacheBytes */
+  perScale: number[];
+  peak: number;
+}
+
+/** K and V bytes of the kept entries: tokens · 2 · d · bytesPerElement · rows. */
+export function predictedBytes(schedule: Schedule, rows = 2, bytesPerElement = 4): PredictedBytes {
+  const perToken = 2 * schedule.model.headDim * bytesPerElement * rows;
+  const perScale = keptTotals(schedule).map((n) => n * perToken);
+  return { perScale, peak: Math.max(...perScale) };
+}
+
+/**
+ * Semantic checks every schedule obeys (on build and on import); throws one ScheduleError line.
+ * - static: a target keeps only sources s < t, and a dropped block never returns (mask(t+1) ⊆ mask(t) ∪ {t});
+ * - dynamic: 0 ≤ count(t) ≤ count(t−1) + n_{t−1} (nothing re-added; the rule picks from what is there);
+ * - at every target the kept entries summed over heads fit the budget (L·H·C_max·ratio).
+ */
+export function checkScheduleSemantics(s: Schedule, source = "schedule"): void {
+  const shape: ModelShape = checkedShape(s.model, source);
+  const K = shape.numScales;
+  const N = numHeadsTotal(s.model);
+  const H = s.model.numHeads;
+  const at = (t: number, i: number) => `targets[${t - 1}] (scale ${t}), layer ${Math.floor(i / H)}, head ${i % H}`;
+  if (s.kind === "static") {
+    if (!(s.keep instanceof Uint32Array) || s.keep.length !== K * N) throw new ScheduleError(source, "keep", `must hold K·L·H = ${K * N} masks, got ${shown(s.keep?.length)}`);
+    for (let i = 0; i < N; i++) {
+      if (s.keep[i] !== 0) throw new ScheduleError(source, "keep", "must be empty entering scale 0");
+      for (let t = 1; t < K; t++) {
+        const m = s.keep[t * N + i];
+        if (m >>> t !== 0) throw new ScheduleError(source, at(t, i), `keeps source scale ${Math.floor(Math.log2(m))} ≥ target ${t} (only scales 0..${t - 1} are cached)`);
+        const allowed = (s.keep[(t - 1) * N + i] | (1 << (t - 1))) >>> 0;
+        const readded = (m & ~allowed) >>> 0;
+        if (readded !== 0) throw new ScheduleError(source, at(t, i), `re-adds source scale ${maskScales(readded)[0]} dropped before scale ${t - 1}: a dropped block never returns`);
+      }
+    }
+  } else {
+    if (!(s.counts instanceof Int32Array) || s.counts.length !== K * N) throw new ScheduleError(source, "counts", `must hold K·L·H = ${K * N} counts, got ${shown(s.counts?.length)}`);
+    if (!Array.isArray(s.rules) || s.rules.length !== N) throw new ScheduleError(source, "rules", `must name one rule per (layer, head) = ${N}, got ${shown(s.rules?.length)}`);
+    s.rules.forEach((r, i) => {
+      if (!(SCORER_NAMES as readonly string[]).includes(r)) throw new ScheduleError(source, `rules[${Math.floor(i / H)}][${i % H}]`, `must be one of ${SCORER_NAMES.map((x) => `"${x}"`).join(", ")}, got ${shown(r)}`);
+    });
+    checkScorer(s.scorer, source);
+    for (let i = 0; i < N; i++) {
+      if (s.counts[i] !== 0) throw new ScheduleError(source, "counts", "must be 0 entering scale 0");
+      for (let t = 1; t < K; t++) {
+        const c = s.counts[t * N + i];
+        const avail = s.counts[(t - 1) * N + i] + shape.tokensPerScale[t - 1];
+        if (c < 0) throw new ScheduleError(source, at(t, i), `count must be ≥ 0, got ${c}`);
+        if (c > avail) throw new ScheduleError(source, at(t, i), `count ${c} exceeds the ${avail} entries that can exist (kept ${s.counts[(t - 1) * N + i]} + ${shape.tokensPerScale[t - 1]} new): a dropped entry never returns`);
+      }
+    }
+  }
+  const limit = budgetTokenLimit(s.budget);
+  keptTotals(s).forEach((n, t) => {
+    if (n > limit) throw new ScheduleError(source, `targets[${t - 1}]`, `keeps ${n} entries entering scale ${t}, over the budget of ${s.budget.tokens.toFixed(2)} (${s.budget.given} of ${N}·${shape.maxCacheTokens} token slots)`);
+  });
+}
+
+export function checkScorer(p: ScorerParams, source: string, prefix = "scorer"): void {
+  if (!p || typeof p !== "object") throw new ScheduleError(source, prefix, `must be an object, got ${shown(p)}`);
+  if (typeof p.recentRatio !== "number" || !(p.recentRatio >= 0 && p.recentRatio <= 1)) throw new ScheduleError(source, `${prefix}.recentRatio`, `must be in [0, 1], got ${shown(p.recentRatio)}`);
+  if (!Number.isInteger(p.window) || p.window < 0) throw new ScheduleError(source, `${prefix}.window`, `must be an integer ≥ 0, got ${shown(p.window)}`);
+  if (!Number.isInteger(p.poolKernel) || p.poolKernel < 1 || p.poolKernel % 2 === 0) throw new ScheduleError(source, `${prefix}.poolKernel`, `must be an odd integer ≥ 1, got ${shown(p.poolKernel)}`);
+}
