@@ -6,7 +6,8 @@
  * Round trip: importSchedule(exportSchedule(s), model) deep-equals s.
  * Also: the HeatKV reference repo's orders JSON (arm-research/heatkv orders/2b.json format).
  */
-import { type ErrorObject, Ajv, type ValidateFunction } from "ajv";
+import * as ajvModule from "ajv";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { SCHEDULE_JSON_SCHEMA } from "../schema/schedule.schema.js";
 import type { ScheduleJson } from "../schema/schedule.js";
 import { modelShape } from "../var/config.js";
@@ -77,7 +78,7 @@ function formatJson(v: unknown, indent = ""): string {
 
 let validator: ValidateFunction | undefined;
 function validate(value: unknown): ErrorObject | undefined {
-  validator ??= new Ajv({ allErrors: false, verbose: true, strict: true, strictTypes: false }).compile(SCHEDULE_JSON_SCHEMA);
+  validator ??= new AjvClass({ allErrors: false, verbose: true, strict: true, strictTypes: false }).compile(SCHEDULE_JSON_SCHEMA);
   return validator(value) ? undefined : (validator.errors ?? [])[0];
 }
 
@@ -96,6 +97,14 @@ function rangeText(schema: Record<string, unknown>): string {
   const kind = schema.type === "integer" ? "an integer " : "";
   return hi === "∞)" && lo !== "(-∞" ? `must be ${kind}${lo.startsWith("(") ? ">" : "≥"} ${lo.slice(1)}` : `must be ${kind}in ${lo}, ${hi}`;
 }
+
+/**
+ * ajv is CommonJS: Node exposes its class as the named export `Ajv`, while the page bundle Framework makes
+ * of it (dist/_node/ajv@…) has only `default` (module.exports, whose `.default` is the class too).
+ */
+type AjvCtor = new (o: Options) => { compile(schema: unknown): ValidateFunction };
+const ajvAny = ajvModule as unknown as { Ajv?: AjvCtor; default?: AjvCtor & { default?: AjvCtor } };
+const AjvClass: AjvCtor = ajvAny.Ajv ?? ajvAny.default?.default ?? (ajvAny.default as AjvCtor);
 
 function ajvError(e: ErrorObject, source: string): ScheduleError {
   const field = fieldOf(e.instancePath);

@@ -1,0 +1,60 @@
+// E2e for the schedule builder: keep matrix per (target scale, layer·head), reacts to the budget, says
+// when heatkv is infeasible, and the downloaded JSON re-imports and runs in the Node runtime.
+import {readFileSync} from "node:fs";
+import {join} from "node:path";
+import type {Browser, Page} from "playwright-core";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {loadNodeModel} from "../../loaders/node-backend.js";
+import {parseScheduleJson, predictedBytes, scheduleToPolicy} from "../../src/lib/schedules/index.js";
+import {launchChromium, recordedContext, type PageLog} from "./browser.js";
+import {DIST, ROOT, SCREENSHOTS} from "./paths.js";
+import {serveStatic, type StaticServer} from "./server.js";
+
+const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {num_layers: number; num_heads: number; head_dim: number; patch_nums: number[]};
+const N = config.num_layers * config.num_heads, K = config.patch_nums.length;
+
+let server: StaticServer, browser: Browser, page: Page, log: PageLog;
+beforeAll(async () => {
+  server = await serveStatic(DIST);
+  browser = await launchChromium({webgpu: false});
+  ({page, log} = await recordedContext(browser, server.url));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe("schedule builder", () => {
+  it("draws the keep matrices, recomputes on the budget, flags infeasible heatkv budgets", async () => {
+    await page.goto(`${server.url}/schedules`);
+    const matrix = page.locator("[data-cells]").first();
+    await matrix.waitFor({timeout: 120_000});
+    expect(await matrix.getAttribute("data-cells")).toBe(String((K - 1) * N));
+    const recompute = page.locator("[data-testid=recompute]");
+    await expect.poll(() => recompute.textContent(), {timeout: 30_000}).toMatch(/Recomputed in [\d.]+ ms \(heatkv\)/);
+    const ms = Number(/in ([\d.]+) ms/.exec((await recompute.textContent()) ?? "")?.[1]);
+    expect(ms).toBeLessThan(50);
+    const budgetInput = page.locator("form").filter({hasText: "budget"}).locator("input[type=number]");
+    await budgetInput.fill("10");
+    await budgetInput.press("Enter");
+    await expect.poll(() => page.locator("[data-testid=schedule-error]").first().textContent(), {timeout: 30_000}).toMatch(/infeasible for heatkv.*minimum feasible budget/);
+    await budgetInput.fill("30");
+    await budgetInput.press("Enter");
+    await expect.poll(() => page.locator("[data-testid=schedule-error]").count(), {timeout: 30_000}).toBe(0);
+    await page.screenshot({path: join(SCREENSHOTS, "schedules.png"), fullPage: true});
+    expect(log.external).toEqual([]);
+    expect(log.errors).toEqual([]);
+  });
+
+  it("the downloaded schedule JSON re-imports and runs with the predicted bytes", async () => {
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("a.heatkv-download").click()]);
+    const text = readFileSync((await download.path())!, "utf8");
+    const model = await loadNodeModel();
+    const schedule = parseScheduleJson(text, model.config, download.suggestedFilename());
+    expect(schedule.method).toBe("heatkv");
+    expect(schedule.budget.ratio).toBeCloseTo(0.3, 10);
+    const r = await model.generate({classIndex: 0, seed: 7, policy: scheduleToPolicy(schedule, model.config)});
+    expect(r.scales.map((s) => s.cacheBytes)).toEqual(predictedBytes(schedule).perScale);
+    expect(r.peakCacheBytes).toBeLessThanOrEqual(0.3 * 2 * N * config.patch_nums.slice(0, -1).reduce((a, p) => a + p * p, 0) * config.head_dim * 4 * 2);
+  });
+});
