@@ -3,6 +3,8 @@
  *   generation: full-cache latency per image in Node (onnxruntime-node) and headless chromium (wasm, webgpu
  *   if an adapter is found), ORT time vs JS overhead (goal: JS ≤ 20 % of ORT time).
  *   calibration: seconds per prompt per backend (node, chromium wasm, chromium webgpu).
+ *   schedules: recompute time per method (demo and Infinity-2B shapes; goal < 50 ms).
+ *   explorer queries on synthetic stats at VAR-d16 and Infinity-2B shape (DuckDB in Node).
  * Options: --images N (default 20), --skip-browser.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -10,6 +12,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrowserRuntime } from "./browser.js";
 import { calibrate } from "./calibrate.js";
+import { benchScheduleRecompute, RECOMPUTE_TARGET_MS } from "../src/lib/schedules/index.js";
+import { INFINITY_2B_SHAPE, timeExplorerQueries, VAR_D16_SHAPE, writeSyntheticStats } from "./synthetic-stats.js";
 import { loadNodeModel } from "./node-backend.js";
 
 const args = process.argv.slice(2);
@@ -81,6 +85,20 @@ async function main() {
       rows.push({ bench: "calibrate 1 prompt (stats + shard write)", backend: r.backend, value: `${(r.msPerPrompt / 1000).toFixed(2)} s/prompt`, detail: `${r.prompts} prompts`, goal: "", ok: "" });
     } catch (e) {
       rows.push({ bench: "calibrate 1 prompt (stats + shard write)", backend, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  for (const t of benchScheduleRecompute(model.config)) {
+    rows.push({ bench: `schedule recompute: ${t.method} @ ${t.budget}`, backend: t.config, value: `${t.ms.toFixed(2)} ms median`, detail: `cold ${t.coldMs.toFixed(1)} ms, max ${t.maxMs.toFixed(1)} ms`, goal: `< ${RECOMPUTE_TARGET_MS} ms`, ok: t.maxMs < RECOMPUTE_TARGET_MS ? "✓" : "✗" });
+  }
+  for (const shape of [VAR_D16_SHAPE, INFINITY_2B_SHAPE]) {
+    const dir = mkdtempSync(join(tmpdir(), "heatkv-bench-syn-"));
+    try {
+      const w = await writeSyntheticStats(join(dir, "s.parquet"), shape);
+      const q = await timeExplorerQueries(w.out);
+      const detail = Object.entries(q.queries).map(([k, v]) => `${k} ${v.toFixed(1)}`).join("; ");
+      rows.push({ bench: `explorer queries (DuckDB node), ${shape.modelId}`, backend: `${w.rows} rows, ${(w.bytes / 2 ** 20).toFixed(1)} MiB`, value: `max ${Math.max(...Object.values(q.queries)).toFixed(1)} ms`, detail: `load ${q.loadMs.toFixed(0)} ms; ${detail}`, goal: "< 100 ms", ok: Math.max(...Object.values(q.queries)) < 100 ? "✓" : "✗" });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
