@@ -64,7 +64,8 @@ async function main() {
       try {
         const br = await BrowserRuntime.start(prefer === "webgpu");
         try {
-          const { backend } = await br.load(prefer);
+          const { backend, note } = await br.load(prefer);
+          if (note) throw new Error(note);
           // WebGPU here is SwiftShader (a CPU emulation) unless the machine has a GPU: few images
           const b = await br.bench(prefer === "webgpu" ? Math.min(images, 2) : images);
           rows.push(genRow(`chromium ${backend}`, b.total, b.ortMs, b.peak));

@@ -9,11 +9,25 @@ import { hasWebGpuAdapter, type OrtWebModule, urlReader, webBackend, type WebPre
 
 let model: VarModel | null = null;
 
+/**
+ * Load the model on the preferred backend; a WebGPU backend must pass the fixture self-check, else the
+ * model is reloaded on wasm and `note` says why.
+ */
 async function load(prefer: WebPreference) {
-  const backend = await webBackend(ort as unknown as OrtWebModule, "/ort/", prefer);
   const t0 = performance.now();
-  model = await VarModel.load(backend, urlReader(new URL("/model/", location.href).href));
-  return { backend: backend.name, loadMs: performance.now() - t0 };
+  const read = urlReader(new URL("/model/", location.href).href);
+  let backend = await webBackend(ort as unknown as OrtWebModule, "/ort/", prefer);
+  model = await VarModel.load(backend, read);
+  let note = "";
+  if (backend.name.includes("webgpu")) {
+    const check = await model.selfCheck(JSON.parse(new TextDecoder().decode(await read("fixture.json"))));
+    if (!check.ok) {
+      note = `webgpu failed the fixture self-check (max |Δ logits| ${check.maxAbsLogits.toPrecision(2)}, |Δ attention| ${check.maxAbsAttn.toPrecision(2)}); fell back to wasm`;
+      backend = await webBackend(ort as unknown as OrtWebModule, "/ort/", "wasm");
+      model = await VarModel.load(backend, read);
+    }
+  }
+  return { backend: backend.name, note, loadMs: performance.now() - t0 };
 }
 
 async function bench(images: number) {

@@ -28,7 +28,7 @@ async function stage(modelDir: string): Promise<string> {
 }
 
 type Api = {
-  load(prefer: string): Promise<{ backend: string; loadMs: number }>;
+  load(prefer: string): Promise<{ backend: string; note: string; loadMs: number }>;
   bench(n: number): Promise<{ total: number[]; ortMs: number[]; peak: number }>;
   calibrate(p: Prompt, s: CalibrationSettings): Promise<PromptStats>;
   webgpuInfo(): Promise<{ adapter: boolean; software: boolean; description: string }>;
@@ -82,6 +82,7 @@ export class BrowserRuntime {
   webgpuInfo() {
     return this.call("webgpuInfo");
   }
+
 
   async close(): Promise<void> {
     await this.browser.close();

@@ -64,8 +64,8 @@ async function browserRunner(modelDir: string, prefer: "wasm" | "webgpu"): Promi
   const node = await loadNodeModel(modelDir); // for the validated config
   const br = await BrowserRuntime.start(prefer === "webgpu", modelDir);
   try {
-    const { backend } = await br.load(prefer);
-    return { name: `chromium ${backend}`, config: node.config, run: (p, s) => br.calibrate(p, s), close: () => br.close() };
+    const { backend, note } = await br.load(prefer);
+    return { name: `chromium ${backend}${note ? ` [${note}]` : ""}`, config: node.config, run: (p, s) => br.calibrate(p, s), close: () => br.close() };
   } catch (e) {
     await br.close().catch(() => {});
     throw e;

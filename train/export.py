@@ -11,7 +11,8 @@ Graphs (opset 17, torch.onnx.export(dynamo=False)):
                           attn_L{l}_H{h} [B,P_lh+n] (attention mass on each key, the P_lh past ones then the n
                           current ones, summed over the scale's queries; never zero-sized, which WebGPU needs)
 - vq_update.onnx  next-scale residual update: f_hat [B,Cvae,L,L], idx [B,n_t] i64, scale [1] i64
-                  -> f_hat_next [B,Cvae,L,L], next_x [B,n_{t+1},Cvae] (for the last scale: the 8x8 map)
+                  -> f_hat_next [B,Cvae,L,L], next_x [B,L*L,Cvae]: the first n_{t+1} rows are the next
+                  scale's input (zero padding after; a fixed shape keeps int64 arithmetic out of the graph)
 - vq_decode.onnx  f_hat [B,Cvae,L,L] -> image [B,3,64,64] in [0,1]
 - classifier.onnx image [B,3,64,64] in [0,1] -> logits [B,classes], features [B,F]
 """
@@ -68,10 +69,8 @@ class UpdateGraph(nn.Module):
             if i > 0:
                 down[i - 1, :d.shape[0], :] = d
         down[K - 1] = torch.eye(L2)  # after the last scale: the full map itself
-        ntok = torch.tensor([p * p for p in CONFIG["patch_nums"][1:]] + [L2])
         self.register_buffer("up_stack", up)
         self.register_buffer("down_stack", down)
-        self.register_buffer("ntok_next", ntok)
 
     def forward(self, f_hat, idx, scale):
         B, C, L, _ = f_hat.shape
@@ -79,9 +78,9 @@ class UpdateGraph(nn.Module):
         up = self.up_stack[scale[0]][:, :n]  # [L2, n]
         h = torch.einsum("bnc,mn->bcm", self.vq.codebook(idx), up).reshape(B, C, L, L)
         f_next = f_hat + self.vq.phi_apply(h)
-        down = self.down_stack[scale[0]][: self.ntok_next[scale[0]]]  # [n_next, L2]
+        down = self.down_stack[scale[0]]  # [L2 (n_next, zero-padded), L2]
         next_x = torch.einsum("bcm,nm->bnc", f_next.reshape(B, C, L * L), down)
-        return f_next, next_x
+        return f_next, next_x  # next_x padded to L2 tokens: the first n_{t+1} are the next scale's input
 
 
 class DecodeGraph(nn.Module):
@@ -180,6 +179,8 @@ def generate(var, vq, labels, cfg_scale=3.0, g=None, top_k=0, top_p=0.95):
                 pk[l][h] = torch.cat([pk[l][h], ks[l][:, h]], 1)
                 pv[l][h] = torch.cat([pv[l][h], vs[l][:, h]], 1)
         f_hat, nx = upd(f_hat, idx, torch.tensor([si]))
+        if si + 1 < dv["num_scales"]:
+            nx = nx[:, :dv["tokens_per_scale"][si + 1]]
         x_in = torch.cat([nx, nx])
     return vq.dec(f_hat).clamp(0, 1), toks
 

@@ -259,11 +259,14 @@ class VAR(nn.Module):
         """One scale. x_in [B, n, Cvae] (ignored at scale 0), labels [B], pos_idx [n] absolute token positions,
         past_k/v[layer][head] [B, P, d]. Returns logits [B, n, V], per-layer k/v [B, H, n, d], masses."""
         cond = self.class_emb(labels)
-        lvl = self.lvl[pos_idx]
-        first = (lvl == 0).to(x_in.dtype)[None, :, None]
+        # float per-position tables gathered by pos_idx (constant-folded at export): no int64 arithmetic in
+        # the graph, which onnxruntime-web's WebGPU provider computes wrongly
+        lvl_pos = self.lvl_emb(self.lvl)  # [L, D]
+        first_tab = (self.lvl == 0).to(x_in.dtype)  # [L]
+        first = first_tab[pos_idx][None, :, None]
         sos = cond.unsqueeze(1) + self.pos_start
         x = first * sos + (1 - first) * self.word_embed(x_in)
-        x = x + self.lvl_emb(lvl)[None] + self.pos[:, pos_idx]
+        x = x + lvl_pos[pos_idx][None] + self.pos[:, pos_idx]
         ks, vs, masses = [], [], []
         for l, blk in enumerate(self.blocks):
             x, k, v, m = blk.step(x, cond, past_k[l], past_v[l])

@@ -79,7 +79,10 @@ describe("ONNX graphs equal PyTorch on the committed fixture (onnxruntime-node)"
     };
     console.log("tokenizer max |ORT − PyTorch|:", errs);
     for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
-    expect(o.next_x.dims).toEqual([1, cfgRaw.patch_nums[u.scale + 1] ** 2, C]);
+    // padded to the full latent; rows past n_{t+1} are zero
+    expect(o.next_x.dims).toEqual([1, cfgRaw.latent_size ** 2, C]);
+    const nNext = cfgRaw.patch_nums[u.scale + 1] ** 2;
+    expect((o.next_x.data as Float32Array).subarray(nNext * C).every((v) => v === 0)).toBe(true);
   });
 
   it("greedy generation reproduces the PyTorch reference tokens at every scale", async () => {

@@ -6,6 +6,7 @@
 import type { Backend, Session, Tensor } from "./backend.js";
 import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClass } from "./config.js";
 import { KVCache } from "./kvcache.js";
+import { type SelfCheck, stepSelfCheck } from "./selfcheck.js";
 import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
 
 /** What the queries of one scale did with the cache they were given. */
@@ -111,6 +112,11 @@ export class VarModel {
     return new VarModel(cfg, backend, step, update, decode);
   }
 
+  /** Compare this backend's step graph with the PyTorch fixture (see selfcheck.ts). */
+  selfCheck(fixture: Parameters<typeof stepSelfCheck>[2]): Promise<SelfCheck> {
+    return stepSelfCheck(this.step, this.config, fixture);
+  }
+
   newCache(rows: number): KVCache {
     return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
   }
@@ -169,7 +175,8 @@ export class VarModel {
       rec.ortMs += now() - to;
       fHat = up.f_hat_next;
       if (t < K - 1) {
-        const nx = up.next_x.data as Float32Array;
+        // next_x is [1, L*L, C] zero-padded: the first n_{t+1} rows are the next scale's input
+        const nx = (up.next_x.data as Float32Array).subarray(0, tokensPerScale[t + 1] * C);
         const x = new Float32Array(rows * nx.length);
         for (let r = 0; r < rows; r++) x.set(nx, r * nx.length);
         xIn = { data: x, dims: [rows, tokensPerScale[t + 1], C] };
