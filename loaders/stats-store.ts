@@ -58,7 +58,7 @@ export const tokensPath = (statsPath: string) => statsPath.replace(/\.parquet$/,
 export const promptId = (classIndex: number, seed: number) => `c${classIndex}_s${seed}`;
 
 export function settingsHash(cfg: ModelConfig, s: CalibrationSettings): string {
-  return createHash("sha256").update(JSON.stringify({ h: cfg.configHash, cfg: s.cfg, k: s.topK, p: s.topP, t: s.temperature })).digest("hex").slice(0, 10);
+  return createHash("sha256").update(JSON.stringify({ h: cfg.configHash, w: cfg.weightsHash, cfg: s.cfg, k: s.topK, p: s.topP, t: s.temperature })).digest("hex").slice(0, 10);
 }
 
 const sqlStr = (s: string) => `'${s.replaceAll("'", "''")}'`;

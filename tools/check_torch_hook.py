@@ -2,10 +2,12 @@
 heatkv-stats/1 shard and, optionally, compare it with a TypeScript calibration file of the same prompt.
 
     /usr/bin/python3 tools/check_torch_hook.py --class 0 --seed 1 --out-dir /tmp/hook \
-        [--ts /tmp/ts/attention.parquet] [--weights onnx|trained] [--cfg 3] [--top-k 1]
+        [--ts /tmp/ts/attention.parquet] [--weights checkpoint|onnx|trained] [--cfg 3] [--top-k 1]
 
 Weights (--weights):
-  onnx     (default) the exact weights the TS runtime runs: VAR parameters read from data/model/step.onnx
+  checkpoint (default) train/checkpoint.pt, written by train/export.py together with data/model/*.onnx: the
+           same weights the TS runtime runs; checked against data/model/fixture.json before use.
+  onnx     the exact weights the TS runtime runs: VAR parameters read from data/model/step.onnx
            (named initializers + the transposed MatMul constants, matched to their bias through the graph)
            and the VQ codebook/phi from vq_update.onnx; needs the `onnx` Python package. Checked against
            data/model/fixture.json (one step's logits) before use.
@@ -125,7 +127,7 @@ def main():
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--name", default=None, help="shard file name (default stats-<host>-<pid>-r<RANK>.parquet)")
-    ap.add_argument("--weights", choices=["onnx", "trained"], default="onnx")
+    ap.add_argument("--weights", choices=["checkpoint", "onnx", "trained"], default="checkpoint")
     ap.add_argument("--model-dir", default=MODEL_DIR)
     ap.add_argument("--ts", default=None, help="TS calibration Parquet of the same prompt to compare with")
     ap.add_argument("--threads", type=int, default=1)
@@ -137,11 +139,18 @@ def main():
 
     meta = json.load(open(os.path.join(args.model_dir, "config.json")))
     fixture_err = None
-    if args.weights == "onnx":
-        var, vq = load_onnx_weights(args.model_dir)
+    if args.weights in ("onnx", "checkpoint"):
+        if args.weights == "onnx":
+            var, vq = load_onnx_weights(args.model_dir)
+        else:
+            ck = torch.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "train", "checkpoint.pt"))
+            var, vq = VAR(), MultiScaleVQVAE()
+            var.load_state_dict(ck["var"]["model"])
+            vq.load_state_dict(ck["vqvae"]["model"])
+            var, vq = var.eval(), vq.eval()
         fixture_err = check_fixture(var, args.model_dir)
         if fixture_err is not None and fixture_err > 1e-3:
-            raise SystemExit(f"weights from step.onnx do not reproduce fixture.json (max logit error {fixture_err})")
+            raise SystemExit(f"{args.weights} weights do not reproduce fixture.json (max logit error {fixture_err})")
     else:
         from train import load_trained
         var, vq = load_trained("var"), load_trained("vqvae")

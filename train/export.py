@@ -37,6 +37,15 @@ from train import RUNS, SHIPPED, atomic_save, classifier_accuracy, heldout_var_l
 OPSET = 17
 
 
+def weights_hash(out_dir):
+    """sha256 (16 hex) of the generation graphs: statistics and sweeps are tied to these exact weights."""
+    h = hashlib.sha256()
+    for f in ("step.onnx", "vq_update.onnx", "vq_decode.onnx"):
+        with open(os.path.join(out_dir, f), "rb") as fh:
+            h.update(fh.read())
+    return h.hexdigest()[:16]
+
+
 def config_hash(cfg):
     keys = ["model_id", "patch_nums", "num_layers", "num_heads", "head_dim", "vocab_size", "codebook_dim",
             "num_classes", "image_size", "latent_size"]
@@ -121,13 +130,15 @@ def export_step(var, path):
         dyn[nm] = {0: "B", 1: "P_" + nm.split("_", 2)[2]}
     for nm in outs[1:]:
         dyn[nm] = {0: "B", 2: "n"} if nm.startswith("present") else {0: "B", 1: "Pn_" + nm.split("_", 1)[1]}
-    torch.onnx.export(StepGraph(var), args, path + ".tmp", input_names=ins, output_names=outs,
+    torch.onnx.export(StepGraph(var).eval(), args, path + ".tmp", input_names=ins, output_names=outs,
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
     os.replace(path + ".tmp", path)
 
 
 def export_simple(module, args, ins, outs, dyn, path):
-    torch.onnx.export(module, args, path + ".tmp", input_names=ins, output_names=outs, dynamic_axes=dyn,
+    # eval() first: torch.onnx.export restores the wrapper's mode afterwards, recursively — a wrapper left in
+    # train mode would switch the wrapped model (BatchNorm!) to train mode for everything computed later
+    torch.onnx.export(module.eval(), args, path + ".tmp", input_names=ins, output_names=outs, dynamic_axes=dyn,
                       opset_version=OPSET, do_constant_folding=True)
     os.replace(path + ".tmp", path)
 
@@ -256,6 +267,7 @@ def main():
     cfg["classes"] = [str(c) for c in data["classes"]]
     cfg.update(derived())
     cfg["config_hash"] = config_hash(cfg)
+    cfg["weights_hash"] = weights_hash(args.out)
     cfg["null_class"] = CONFIG["num_classes"]
     cfg["cfg_schedule"] = "t = cfg * scale / (num_scales - 1); logits = (1 + t) * cond - t * uncond"
     cfg["dtype"] = "float32"

@@ -11,6 +11,7 @@ export interface Judgement {
   /** softmax probability of the predicted class */
   confidence: number[];
   features: Float32Array[];
+  logits: Float32Array[];
 }
 
 export class Judge {
@@ -30,7 +31,7 @@ export class Judge {
   /** Images [3, S, S] in [0, 1], judged in batches of `batch`. */
   async judge(images: Float32Array[], batch = 32): Promise<Judgement> {
     const px = 3 * this.imageSize * this.imageSize;
-    const out: Judgement = { predicted: [], confidence: [], features: [] };
+    const out: Judgement = { predicted: [], confidence: [], features: [], logits: [] };
     for (let i = 0; i < images.length; i += batch) {
       const chunk = images.slice(i, i + batch);
       const data = new Float32Array(chunk.length * px);
@@ -50,6 +51,7 @@ export class Judge {
         out.predicted.push(best);
         out.confidence.push(1 / z);
         out.features.push(feats.slice(j * this.featureDim, (j + 1) * this.featureDim));
+        out.logits.push(row.slice());
       }
     }
     return out;

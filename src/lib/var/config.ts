@@ -5,7 +5,10 @@
 
 export interface ModelConfig {
   modelId: string;
+  /** hash of the shapes: schedules and statistics of another shape are refused */
   configHash: string;
+  /** hash of the exported generation graphs (weights): calibration shards and sweeps are keyed by it */
+  weightsHash: string;
   imageSize: number;
   latentSize: number;
   patchNums: number[];
@@ -79,6 +82,7 @@ export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
   const cfg: ModelConfig = {
     modelId: r.model_id as string,
     configHash: r.config_hash as string,
+    weightsHash: typeof r.weights_hash === "string" ? r.weights_hash : "unknown",
     imageSize: posInt(r, "image_size", source),
     latentSize,
     patchNums: patchNums as number[],
