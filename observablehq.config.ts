@@ -9,6 +9,9 @@ export default {
     {name: "Head heatmaps", path: "/heatmaps"},
     {name: "Calibration", path: "/calibration"},
     {name: "Schedule builder", path: "/schedules"},
+    {name: "Quality vs memory", path: "/quality"},
+    {name: "Side by side / live", path: "/compare"},
+    {name: "Report", path: "/report"},
     {name: "System check", path: "/system"}
   ],
   globalStylesheets: [],
