@@ -5,6 +5,7 @@ import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds, runGenerate } from "./generate.js";
 import { loadNodeModel, MODEL_DIR } from "./node-backend.js";
 import { readConfig, runSchedule } from "./schedule.js";
+import { registerSweepCommands } from "./sweep-cli.js";
 import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
 import { join } from "node:path";
 
@@ -86,6 +87,8 @@ program
       for (const [k, spec] of Object.entries(m.params)) console.log(`    ${k} = ${JSON.stringify(m.defaults[k])}  ${(spec as { doc?: string }).doc ?? ""}`);
     }
   });
+
+registerSweepCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`heatkv: ${e.message}`);

@@ -1,0 +1,118 @@
+/** `heatkv sweep` and `heatkv tune` (commander); loaders/cli.ts calls registerSweepCommands(program). */
+import { type Command, InvalidArgumentError } from "commander";
+import { resolveClass } from "../src/lib/var/config.js";
+import { DEFAULT_STATS_PATH } from "./calibrate.js";
+import { parseSeeds } from "./generate.js";
+import { MODEL_DIR } from "./node-backend.js";
+import { fmtSec } from "./progress.js";
+import { readConfig } from "./schedule.js";
+import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, defaultMethodSpecs, sweep } from "./sweep.js";
+import { describeTune, tune } from "./tune.js";
+import { join } from "node:path";
+
+const num = (name: string) => (v: string) => {
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
+  return x;
+};
+const int = (name: string) => (v: string) => {
+  const x = Number(v);
+  if (!Number.isInteger(x)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
+  return x;
+};
+
+/** "5,10,20" or "5%,0.1" → ratios (a bare number > 1 or with % is a percentage, ≤ 1 a fraction). */
+export function parseBudgetList(spec: string): number[] {
+  return spec.split(",").map((p) => {
+    const m = /^\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$/.exec(p);
+    if (!m) throw new Error(`--budgets: cannot parse "${p}" (use e.g. 5,10,20 or 0.05,0.1)`);
+    const v = Number(m[1]);
+    const ratio = m[2] === "%" || v > 1 ? v / 100 : v;
+    if (!(ratio > 0 && ratio <= 1)) throw new Error(`--budgets: "${p}" is not in (0, 100] %`);
+    return ratio;
+  });
+}
+
+/** [101, …, 108] → "101-108" (a list when not contiguous) */
+const seedList = (s: number[]) => (s.every((v, i) => v === s[0] + i) ? `${s[0]}-${s[s.length - 1]}` : s.join(","));
+
+function parseClasses(spec: string, modelDir: string): number[] | undefined {
+  if (spec === "all") return undefined;
+  const cfg = readConfig(join(modelDir, "config.json"));
+  return spec.split(",").map((c) => resolveClass(cfg, c.trim()));
+}
+
+export function registerSweepCommands(program: Command): void {
+  program
+    .command("sweep")
+    .description("quality vs memory: methods × budgets × evaluation images vs the full cache → Parquet (resumable)")
+    .option("--methods <specs>", "comma-separated method specs; parameters after ':' joined by '+' (e.g. heatkv:sigma=1)", defaultMethodSpecs().join(","))
+    .option("--budgets <list>", "budgets in % of the full cache", DEFAULT_BUDGETS.map((b) => b * 100).join(","))
+    .option("--classes <list>", "class names/indices, or 'all'", "all")
+    .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS))
+    .option("--cfg <x>", "guidance scale", num("--cfg"), 3)
+    .option("--top-k <k>", "top-k sampling", int("--top-k"), 0)
+    .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+    .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
+    .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH)
+    .option("--model <dir>", "model folder", MODEL_DIR)
+    .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
+    .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit"))
+    .action(async (o) => {
+      // method specs use ',' between methods, so a spec's own parameters are joined by '+'
+      const methods = String(o.methods).split(",").map((s) => s.trim().replaceAll("+", ",")).filter(Boolean);
+      const r = await sweep({
+        methods,
+        budgets: parseBudgetList(o.budgets),
+        classes: parseClasses(o.classes, o.model),
+        seeds: parseSeeds(o.seeds),
+        settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
+        stats: o.stats,
+        out: o.out,
+        modelDir: o.model,
+        threads: o.threads,
+        limit: o.limit,
+      });
+      console.log(
+        `${r.cells} cells (${r.computed} computed, ${r.reused} resumed, ${r.infeasible} infeasible), ${r.images} images generated in ${fmtSec(r.wallSeconds)}` +
+          (r.complete ? ` → ${r.out} (${r.rows} rows), ${r.cellsOut}` : " — incomplete, run again to resume"),
+      );
+    });
+
+  program
+    .command("tune")
+    .description("smallest budget (and heatkv σ) meeting a mean quality target on the calibration prompts, verified on the evaluation set; writes the schedule JSON")
+    .requiredOption("--metric <name>", "psnr | ssim | feature-distance | token-agreement (last scale)")
+    .requiredOption("--target <x>", "target mean (≥ for psnr/ssim/token-agreement, ≤ for feature-distance)", num("--target"))
+    .requiredOption("-m, --method <spec>", "method, optionally with parameters: heatkv, heatkv:sigma=1, scalekv:drafterFraction=0.1")
+    .option("--sigmas <list>", "heatkv: σ values to search", "0-3")
+    .option("--tolerance <pct>", "stop the bisection when the budget bracket is this narrow (percentage points)", num("--tolerance"), 0.5)
+    .option("--classes <list>", "class names/indices, or 'all'", "all")
+    .option("--calibration-seeds <list>", "seeds of the tuning (calibration) prompts", "1-2")
+    .option("--eval-seeds <list>", "seeds of the verification prompts", seedList(DEFAULT_EVAL_SEEDS))
+    .option("--cfg <x>", "guidance scale", num("--cfg"), 3)
+    .option("--top-k <k>", "top-k sampling", int("--top-k"), 0)
+    .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+    .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
+    .option("-o, --out <schedule.json>", "tuned schedule (measured quality in details.tuning)")
+    .option("--model <dir>", "model folder", MODEL_DIR)
+    .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
+    .action(async (o) => {
+      const r = await tune({
+        metric: o.metric,
+        target: o.target,
+        method: String(o.method).replaceAll("+", ","),
+        sigmas: parseSeeds(o.sigmas),
+        tolerance: o.tolerance / 100,
+        classes: parseClasses(o.classes, o.model),
+        calibrationSeeds: parseSeeds(o.calibrationSeeds),
+        evalSeeds: parseSeeds(o.evalSeeds),
+        settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
+        stats: o.stats,
+        out: o.out ?? `tuned-${String(o.method).split(":")[0]}-${o.metric}-${o.target}.json`,
+        modelDir: o.model,
+        threads: o.threads,
+      });
+      console.log(describeTune(r));
+    });
+}

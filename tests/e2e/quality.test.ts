@@ -1,0 +1,104 @@
+// E2e for the quality pages: the quality-vs-memory chart has a line and dots for every swept method (checked
+// against the built sweep.parquet read in Node), reacts to the metric and budget inputs, shows the headline;
+// the side-by-side page generates the full-cache and the compressed image in onnxruntime-web.
+import {mkdirSync} from "node:fs";
+import {join} from "node:path";
+import {DuckDBInstance} from "@duckdb/node-api";
+import type {Browser, Page} from "playwright-core";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {launchChromium, recordedContext, type PageLog} from "./browser.js";
+import {builtFile, DIST, SCREENSHOTS} from "./paths.js";
+import {serveStatic, type StaticServer} from "./server.js";
+
+let server: StaticServer, browser: Browser, page: Page, log: PageLog;
+beforeAll(async () => {
+  server = await serveStatic(DIST);
+  browser = await launchChromium({webgpu: false});
+  ({page, log} = await recordedContext(browser, server.url));
+});
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+function expectClean(): void {
+  expect(log.external, "requests to hosts other than 127.0.0.1").toEqual([]);
+  expect(log.httpErrors, "HTTP errors").toEqual([]);
+  expect(log.errors, "console errors").toEqual([]);
+}
+
+async function shot(name: string) {
+  mkdirSync(SCREENSHOTS, {recursive: true});
+  await page.screenshot({path: join(SCREENSHOTS, `${name}.png`), fullPage: true});
+}
+
+async function sweepSql(sql: string): Promise<Record<string, unknown>[]> {
+  const db = await DuckDBInstance.create(":memory:");
+  const c = await db.connect();
+  try {
+    return (await c.runAndReadAll(sql.replaceAll("sweep", `read_parquet('${builtFile("data/sweep.parquet")}')`))).getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    c.closeSync();
+    db.closeSync();
+  }
+}
+
+describe("quality vs memory", () => {
+  it("draws one line and one dot per feasible cell for every method, follows the inputs, shows the headline", async () => {
+    const cells = await sweepSql("SELECT label, budget_ratio FROM sweep WHERE method <> 'full' AND NOT infeasible GROUP BY ALL ORDER BY label, budget_ratio");
+    const labels = [...new Set(cells.map((c) => String(c.label)))];
+    expect(labels.length).toBeGreaterThan(1);
+
+    await page.goto(`${server.url}/quality`);
+    const chart = page.locator("[data-testid=quality-chart]");
+    await chart.waitFor({timeout: 180_000});
+    expect(JSON.parse((await chart.getAttribute("data-methods"))!)).toEqual(labels);
+    const lines = () => chart.locator("g[aria-label='line'] path").count();
+    const dots = () => chart.locator("g[aria-label='dot'] circle").count();
+    expect(await lines()).toBe(labels.length);
+    expect(await dots()).toBe(cells.length);
+    expect(await chart.locator("g[aria-label='area'] path").count()).toBe(labels.length); // the 95 % bands
+    expect(await chart.textContent()).toContain("PSNR vs KV-cache memory");
+
+    // another metric: new title, same marks
+    await page.locator("form").filter({hasText: "metric"}).first().locator("select").selectOption({label: "SSIM"});
+    await expect.poll(async () => (await page.locator("[data-testid=quality-chart]").textContent()) ?? "", {timeout: 30_000}).toContain("SSIM vs KV-cache memory");
+    expect(await page.locator("[data-testid=quality-chart] g[aria-label='line'] path").count()).toBe(labels.length);
+
+    // budget range filter: only budgets ≤ 20 %
+    const upTo = page.locator("form").filter({hasText: "budgets up to"}).locator("input[type=number]");
+    await upTo.fill("20");
+    await upTo.dispatchEvent("input");
+    const small = cells.filter((c) => Number(c.budget_ratio) <= 0.2 + 1e-9).length;
+    await expect.poll(() => page.locator("[data-testid=quality-chart] g[aria-label='dot'] circle").count(), {timeout: 30_000}).toBe(small);
+
+    // the table lists every cell of the filtered view (+ the full cache), the headline tables exist
+    await expect.poll(() => page.locator("[data-testid=headline-psnr_db] table tbody tr").count(), {timeout: 60_000}).toBe(labels.length);
+    expect(await page.locator("[data-testid=headline-feature_distance] table tbody tr").count()).toBe(labels.length);
+    await shot("quality");
+    expectClean();
+  });
+});
+
+describe("side by side", () => {
+  it("generates the full-cache and the compressed image in the browser", async () => {
+    await page.goto(`${server.url}/compare`);
+    const images = page.locator("[data-testid=compare-images]");
+    await expect.poll(() => images.locator("canvas").count(), {timeout: 240_000, interval: 1000}).toBe(2);
+    expect(await images.getAttribute("data-backend")).toMatch(/onnxruntime-web \((wasm|webgpu)\)/);
+    const full = Number(await page.locator("[data-testid=compare-full]").getAttribute("data-peak-bytes"));
+    const compressed = Number(await page.locator("[data-testid=compare-compressed]").getAttribute("data-peak-bytes"));
+    expect(full).toBeGreaterThan(0);
+    expect(compressed).toBeGreaterThan(0);
+    expect(compressed).toBeLessThan(full);
+    expect(await page.locator("[data-testid=compare-compressed]").textContent()).toContain("✓"); // measured = predicted
+    const canvas = images.locator("canvas").first();
+    expect(await canvas.getAttribute("data-dims")).toMatch(/^1x3x\d+x\d+$/);
+    expect(await page.locator("figure, svg").filter({hasText: "Token agreement per scale"}).locator("g[aria-label='bar'] rect").count()).toBeGreaterThan(1);
+    // the page also shows the Node sweep's numbers for the same cell (class 0, seed 101, heatkv @ 20 % is in the sweep)
+    await expect.poll(() => page.locator("[data-testid=compare-node-check]").count(), {timeout: 60_000}).toBe(1);
+    expect(await page.locator("[data-testid=compare-node-check]").textContent()).toContain("Node sweep, same cell");
+    await shot("compare");
+    expectClean();
+  });
+});
