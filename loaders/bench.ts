@@ -3,6 +3,7 @@
  *   generation: full-cache latency per image in Node (onnxruntime-node) and headless chromium (wasm, webgpu
  *   if an adapter is found), ORT time vs JS overhead (goal: JS ≤ 20 % of ORT time).
  *   calibration: seconds per prompt per backend (node, chromium wasm, chromium webgpu).
+ *   compressed generation: latency per image vs full at 5–50 % (goal ≤ full at ≤ 25 %), measured = predicted bytes.
  *   schedules: recompute time per method (demo and Infinity-2B shapes; goal < 50 ms).
  *   explorer queries on synthetic stats at VAR-d16 and Infinity-2B shape (DuckDB in Node).
  * Options: --images N (default 20), --skip-browser.
@@ -12,7 +13,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BrowserRuntime } from "./browser.js";
 import { calibrate } from "./calibrate.js";
-import { benchScheduleRecompute, RECOMPUTE_TARGET_MS } from "../src/lib/schedules/index.js";
+import { benchScheduleRecompute, buildSchedule, predictedBytes, RECOMPUTE_TARGET_MS, scheduleToPolicy } from "../src/lib/schedules/index.js";
+import { DEFAULT_STATS_PATH } from "./calibrate.js";
+import { loadHeadScaleStats } from "./stats-store.js";
 import { INFINITY_2B_SHAPE, timeExplorerQueries, VAR_D16_SHAPE, writeSyntheticStats } from "./synthetic-stats.js";
 import { loadNodeModel } from "./node-backend.js";
 
@@ -59,6 +62,24 @@ async function main() {
     peak = r.peakCacheBytes;
   }
   rows.push(genRow(model.backend.name, total, ortMs, peak));
+  // compressed vs full latency (Node), heatkv σ=1 (feasible down to 1.1 %) and h2o (dynamic)
+  await calibrate({ out: DEFAULT_STATS_PATH, progress: false, log: () => {} });
+  const stats = await loadHeadScaleStats(DEFAULT_STATS_PATH, model.config);
+  const fullMedian = median(total);
+  for (const [method, params] of [["heatkv", { sigma: 1 }], ["h2o", {}]] as const) {
+    for (const ratio of [0.05, 0.1, 0.2, 0.3, 0.5]) {
+      const sched = buildSchedule(method, model.config, ratio, { stats, params });
+      const ms: number[] = [];
+      let match = true;
+      for (let i = 0; i < images; i++) {
+        const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i, policy: scheduleToPolicy(sched, model.config) });
+        ms.push(r.totalMs);
+        match &&= r.peakCacheBytes === predictedBytes(sched).peak;
+      }
+      const m = median(ms);
+      rows.push({ bench: `generate compressed: ${method}${method === "heatkv" ? " σ=1" : ""} @ ${100 * ratio} %`, backend: model.backend.name, value: `${m.toFixed(1)} ms median`, detail: `full ${fullMedian.toFixed(1)} ms; peak KV ${(predictedBytes(sched).peak / 1024).toFixed(0)} KiB, measured = predicted: ${match}`, goal: ratio <= 0.25 ? "≤ full" : "", ok: ratio <= 0.25 ? (m <= fullMedian ? "✓" : "✗") : "" });
+    }
+  }
   if (!skipBrowser) {
     for (const prefer of ["wasm", "webgpu"] as const) {
       try {
