@@ -18,6 +18,7 @@ import { DEFAULT_STATS_PATH } from "./calibrate.js";
 import { loadHeadScaleStats } from "./stats-store.js";
 import { INFINITY_2B_SHAPE, timeExplorerQueries, VAR_D16_SHAPE, writeSyntheticStats } from "./synthetic-stats.js";
 import { loadNodeModel } from "./node-backend.js";
+import { timeGenerations } from "../src/lib/var/runtime.js";
 
 const args = process.argv.slice(2);
 const images = Number(args[args.indexOf("--images") + 1]) || 20;
@@ -51,16 +52,8 @@ function genRow(backend: string, total: number[], ortMs: number[], peak: number)
 async function main() {
   const rows: Row[] = [];
   const model = await loadNodeModel();
-  for (let i = 0; i < 3; i++) await model.generate({ classIndex: i, seed: i });
-  const total: number[] = [];
-  const ortMs: number[] = [];
-  let peak = 0;
-  for (let i = 0; i < images; i++) {
-    const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i });
-    total.push(r.totalMs);
-    ortMs.push(r.ortMs);
-    peak = r.peakCacheBytes;
-  }
+  for (let i = 0; i < 2; i++) await model.generate({ classIndex: i, seed: i });
+  const { total, ortMs, peak } = await timeGenerations(model, images);
   rows.push(genRow(model.backend.name, total, ortMs, peak));
   // compressed vs full latency (Node), heatkv σ=1 (feasible down to 1.1 %) and h2o (dynamic)
   await calibrate({ out: DEFAULT_STATS_PATH, progress: false, log: () => {} });

@@ -4,7 +4,7 @@
  */
 import * as ort from "onnxruntime-web";
 import { type CalibrationSettings, calibratePrompt, type Prompt } from "../src/lib/metrics/calibration.js";
-import { VarModel } from "../src/lib/var/runtime.js";
+import { timeGenerations, VarModel } from "../src/lib/var/runtime.js";
 import { hasWebGpuAdapter, type OrtWebModule, urlReader, webBackend, type WebPreference } from "../src/lib/var/web.js";
 
 let model: VarModel | null = null;
@@ -32,17 +32,7 @@ async function load(prefer: WebPreference) {
 
 async function bench(images: number) {
   if (!model) throw new Error("load() first");
-  await model.generate({ classIndex: 0, seed: 0 }); // warm-up (shader compile on webgpu)
-  const total: number[] = [];
-  const ortMs: number[] = [];
-  let peak = 0;
-  for (let i = 0; i < images; i++) {
-    const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i });
-    total.push(r.totalMs);
-    ortMs.push(r.ortMs);
-    peak = r.peakCacheBytes;
-  }
-  return { total, ortMs, peak };
+  return timeGenerations(model, images); // the warm-up inside also compiles WebGPU shaders
 }
 
 async function calibrate(prompt: Prompt, settings: CalibrationSettings) {

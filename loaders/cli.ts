@@ -1,5 +1,6 @@
 /** heatkv — command-line entry (see README "CLI"). */
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { int, num } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds, runGenerate } from "./generate.js";
@@ -9,16 +10,6 @@ import { registerSweepCommands } from "./sweep-cli.js";
 import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
 import { join } from "node:path";
 
-const num = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
-  return x;
-};
-const int = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
-  return x;
-};
 
 const program = new Command("heatkv").description("KV-cache compression workbench for next-scale (VAR) image models").showHelpAfterError();
 

@@ -1,11 +1,12 @@
 /** onnxruntime-node backend and model loading from a folder (CLI, loaders, tests). */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { MODEL_DIR } from "./paths.js";
 import * as ort from "onnxruntime-node";
 import { type Backend, makeOrtBackend, type OrtModule } from "../src/lib/var/backend.js";
 import { VarModel } from "../src/lib/var/runtime.js";
 
-export const MODEL_DIR = resolve(import.meta.dirname, "..", "data", "model");
+export { MODEL_DIR };
 
 /** CPU provider, ORT thread spinning off (2-core machines), `threads` intra-op threads. */
 export function nodeBackend(threads = 1): Backend {

@@ -1,5 +1,6 @@
 /** `heatkv sweep` and `heatkv tune` (commander); loaders/cli.ts calls registerSweepCommands(program). */
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
+import { int, num } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import { DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds } from "./generate.js";
@@ -10,16 +11,6 @@ import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, defaultMethodS
 import { describeTune, tune } from "./tune.js";
 import { join } from "node:path";
 
-const num = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new InvalidArgumentError(`${name} must be a number, got "${v}"`);
-  return x;
-};
-const int = (name: string) => (v: string) => {
-  const x = Number(v);
-  if (!Number.isInteger(x)) throw new InvalidArgumentError(`${name} must be an integer, got "${v}"`);
-  return x;
-};
 
 /** "5,10,20" or "5%,0.1" → ratios (a bare number > 1 or with % is a percentage, ≤ 1 a fraction). */
 export function parseBudgetList(spec: string): number[] {

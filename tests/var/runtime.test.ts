@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../../loaders/node-backend.js";
-import type { Tensor } from "../../src/lib/var/backend.js";
+import { fixtureStepFeeds } from "../../src/lib/var/selfcheck.js";
 import type { CachePolicy, VarModel } from "../../src/lib/var/runtime.js";
 import { VarModel as VM } from "../../src/lib/var/runtime.js";
 
@@ -32,16 +32,7 @@ describe("ONNX graphs equal PyTorch on the committed fixture (onnxruntime-node)"
   it("step: logits, new K/V and per-head attention mass with uneven per-head cache lengths", async () => {
     const step = await nodeBackend().load(readFileSync(join(MODEL_DIR, "step.onnx")), "step.onnx");
     const s = fx.step;
-    const feeds: Record<string, Tensor> = {
-      x_in: { data: f32(s.x_in), dims: [2, s.pos_idx.length, C] },
-      labels: { data: i64(s.labels), dims: [2] },
-      pos_idx: { data: i64(s.pos_idx), dims: [s.pos_idx.length] },
-    };
-    for (let i = 0; i < L * H; i++) {
-      const nm = `L${Math.floor(i / H)}_H${i % H}`;
-      feeds[`past_k_${nm}`] = { data: f32(s.past[i]), dims: [2, s.past_lengths[i], d] };
-      feeds[`past_v_${nm}`] = { data: f32(s.past[L * H + i]), dims: [2, s.past_lengths[i], d] };
-    }
+    const feeds = fixtureStepFeeds(model.config, s);
     const out = await step.run(feeds);
     const errs = {
       logits: maxAbs(out.logits.data as Float32Array, s.logits),

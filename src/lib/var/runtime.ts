@@ -207,6 +207,21 @@ export class VarModel {
   }
 }
 
+/** Time `images` full-cache generations (after one warm-up) over the classes, seeds 100+i: the bench loop. */
+export async function timeGenerations(model: VarModel, images: number): Promise<{ total: number[]; ortMs: number[]; peak: number }> {
+  await model.generate({ classIndex: 0, seed: 0 });
+  const total: number[] = [];
+  const ortMs: number[] = [];
+  let peak = 0;
+  for (let i = 0; i < images; i++) {
+    const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i });
+    total.push(r.totalMs);
+    ortMs.push(r.ortMs);
+    peak = r.peakCacheBytes;
+  }
+  return { total, ortMs, peak };
+}
+
 function definedOnly(o: Partial<SamplerOptions>): Partial<SamplerOptions> {
   const r: Partial<SamplerOptions> = {};
   for (const k of ["cfg", "topK", "topP", "temperature"] as const) if (o[k] !== undefined) r[k] = o[k];

@@ -9,7 +9,7 @@ import type { ModelConfig } from "./config.js";
 
 export const SELF_CHECK_TOLERANCE = 1e-3;
 
-interface StepFixture {
+export interface StepFixture {
   past_lengths: number[];
   x_in: number[];
   labels: number[];
@@ -25,9 +25,9 @@ export interface SelfCheck {
   ok: boolean;
 }
 
-export async function stepSelfCheck(step: Session, cfg: ModelConfig, fixture: { step: StepFixture }): Promise<SelfCheck> {
+/** The step graph's inputs for the fixture step (uneven per-head cache lengths, some zero). */
+export function fixtureStepFeeds(cfg: ModelConfig, s: StepFixture): Record<string, Tensor> {
   const { numLayers: L, numHeads: H, headDim: d, codebookDim: C } = cfg;
-  const s = fixture.step;
   const f32 = (a: number[]) => Float32Array.from(a);
   const i64 = (a: number[]) => BigInt64Array.from(a.map(BigInt));
   const feeds: Record<string, Tensor> = {
@@ -40,7 +40,13 @@ export async function stepSelfCheck(step: Session, cfg: ModelConfig, fixture: { 
     feeds[`past_k_${nm}`] = { data: f32(s.past[i]), dims: [2, s.past_lengths[i], d] };
     feeds[`past_v_${nm}`] = { data: f32(s.past[L * H + i]), dims: [2, s.past_lengths[i], d] };
   }
-  const out = await step.run(feeds);
+  return feeds;
+}
+
+export async function stepSelfCheck(step: Session, cfg: ModelConfig, fixture: { step: StepFixture }): Promise<SelfCheck> {
+  const { numLayers: L, numHeads: H } = cfg;
+  const s = fixture.step;
+  const out = await step.run(fixtureStepFeeds(cfg, s));
   const maxAbs = (a: ArrayLike<number>, b: number[]) => {
     if (a.length !== b.length) return Number.POSITIVE_INFINITY;
     let m = 0;
