@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian machine (README: `npm run setup && npm run build`, then `npm test`).
 #  1. chromium from apt for the e2e tests (skipped when /usr/bin/chromium exists); needs root or sudo.
-#  2. npm dependencies from package-lock.json with `npm ci` (skipped when node_modules already matches).
+#  2. npm dependencies from package-lock.json with `npm install` (skipped when node_modules already matches).
 # Node >= 20 and npm must already be installed. Nothing else is downloaded: the site build is offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,9 @@ up_to_date() {
 if [ -f node_modules/.package-lock.json ] && up_to_date; then
   echo "setup: node_modules matches package-lock.json, skipping npm ci"
 else
-  ONNXRUNTIME_NODE_INSTALL=skip npm ci
+  # `npm install`, not `npm ci`: npm 11 on these machines writes a lock file without the other platforms'
+  # optional packages (@duckdb/node-bindings-darwin-*, @rollup/rollup-*), and `npm ci` then refuses the
+  # lock as "out of sync". The lock pins every installed version; `npm install` follows it.
+  ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund
 fi
 echo "setup: done (node $(node --version), npm $(npm --version))"
