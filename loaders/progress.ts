@@ -14,7 +14,7 @@ export class Progress {
     this.done++;
     const now = Date.now();
     const last = this.done === this.total;
-    if (!last && this.stream.isTTY !== true && now - this.lastPrint < 2000) return;
+    if (!last && this.stream.isTTY !== true && now - this.lastPrint < 15000) return; // logs: a line every 15 s
     this.lastPrint = now;
     const el = (now - this.start) / 1000;
     const eta = this.done ? (el / this.done) * (this.total - this.done) : 0;

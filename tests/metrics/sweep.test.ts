@@ -9,7 +9,7 @@ import { DEFAULT_SETTINGS } from "../../loaders/calibrate.js";
 import { parseBudgetList } from "../../loaders/sweep-cli.js";
 import { CELL_SCHEMA, cellSummaries, cellsPath, parseMethodSpec, sweep, sweepSchema } from "../../loaders/sweep.js";
 import { tune } from "../../loaders/tune.js";
-import { type CellStat, ciFromMoments, headline, meanCI, summarizeCells, tCdf, tQuantile } from "../../src/lib/metrics/sweep.js";
+import { type CellStat, ciFromMoments, headline, meanCI, smallestMeeting, summarizeCells, tCdf, tQuantile } from "../../src/lib/metrics/sweep.js";
 import { parseScheduleJson } from "../../src/lib/schedules/index.js";
 import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
 import { readConfig } from "../../loaders/schedule.js";
@@ -206,4 +206,15 @@ describe("tune", () => {
     expect(back.budget.ratio).toBe(r.schedule.budget.ratio);
     expect((back.details.tuning as { calibration: { metric: { mean: number } } }).calibration.metric.mean).toBe(r.calibration.metric.mean);
   }, 120_000);
+});
+
+describe("smallestMeeting (the quality page's tune-to-target control)", () => {
+  const cell = (label: string, ratio: number, mean: number, infeasible = false) => ({ label, method: label.split(":")[0], ratio, n: 4, mean, bytes: 1000 * ratio, infeasible, ci: { n: 4, mean, lo: mean - 1, hi: mean + 1, sd: 1, level: 0.95 } });
+  it("picks the smallest swept budget meeting the target per method; none when no budget does", () => {
+    const cells = [cell("a", 0.1, 15), cell("a", 0.2, 18.5), cell("a", 0.3, 19), cell("b", 0.1, 10, true), cell("b", 0.2, 17), cell("full", 1, 100)];
+    const r = smallestMeeting(cells as never, 18, true);
+    expect(r.map((x) => [x.label, x.cell?.ratio ?? null])).toEqual([["a", 0.2], ["b", null]]);
+    // lower is better: ≤ target
+    expect(smallestMeeting(cells as never, 16, false).map((x) => x.cell?.ratio ?? null)).toEqual([0.1, null]);
+  });
 });

@@ -191,11 +191,22 @@ const sameRatio = (a: number, b: number) => Math.abs(a - b) < 1e-9;
  * The headline rule: target = mean of the best baseline at the reference budget; for every method (full
  * excluded) the smallest swept budget whose mean meets the target (≥ when higher is better, ≤ otherwise).
  */
+/** Per method label: the smallest swept budget whose mean meets `target` (≥ when higher is better, ≤ else). */
+export function smallestMeeting(cells: readonly CellStat[], target: number, higherIsBetter: boolean): { label: string; method: string; cell: CellStat | null }[] {
+  const meets = (m: number) => (higherIsBetter ? m >= target : m <= target);
+  const usable = cells.filter((c) => !c.infeasible && c.n > 0 && Number.isFinite(c.mean));
+  const labels = [...new Set(cells.filter((c) => c.method !== "full").map((c) => c.label))];
+  return labels.map((label) => ({
+    label,
+    method: cells.find((c) => c.label === label)!.method,
+    cell: usable.filter((c) => c.label === label && meets(c.mean)).sort((a, b) => a.ratio - b.ratio)[0] ?? null,
+  }));
+}
+
 export function headline(cells: readonly CellStat[], opts: HeadlineOptions): Headline {
   const referenceRatio = opts.referenceRatio ?? 0.2;
   const isBaseline = opts.isBaseline ?? defaultIsBaseline;
   const better = (a: number, b: number) => (opts.higherIsBetter ? a > b : a < b);
-  const meets = (m: number, target: number) => (opts.higherIsBetter ? m >= target : m <= target);
   const usable = cells.filter((c) => !c.infeasible && c.n > 0 && Number.isFinite(c.mean));
   let reference: CellStat | null = null;
   for (const c of usable) {
@@ -203,11 +214,8 @@ export function headline(cells: readonly CellStat[], opts: HeadlineOptions): Hea
     if (!reference || better(c.mean, reference.mean)) reference = c;
   }
   const target = reference ? reference.mean : null;
-  const labels = [...new Set(cells.filter((c) => c.method !== "full").map((c) => c.label))];
-  const rows = labels.map((label): HeadlineRow => {
-    const mine = usable.filter((c) => c.label === label).sort((a, b) => a.ratio - b.ratio);
-    const hit = target === null ? undefined : mine.find((c) => meets(c.mean, target));
-    const method = cells.find((c) => c.label === label)!.method;
+  const found = smallestMeeting(cells, target ?? Number.NaN, opts.higherIsBetter); // NaN target: nothing meets it
+  const rows = found.map(({ label, method, cell: hit }): HeadlineRow => {
     if (!hit) return { label, method, ratio: null, mean: null, bytes: null, memorySaving: null };
     return { label, method, ratio: hit.ratio, mean: hit.mean, bytes: hit.bytes, memorySaving: reference && hit.bytes > 0 ? reference.bytes / hit.bytes : null };
   });

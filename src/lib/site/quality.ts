@@ -225,6 +225,25 @@ export function headlineTable(h: Headline, metric: string): HTMLElement {
   return div;
 }
 
+/** Table of the quality page's tune-to-target control. */
+export function tuneTable(found: readonly {label: string; cell: CellStat | null}[], metric: string, target: number): HTMLElement {
+  const m = metricOption(metric);
+  const rows = found.map(({label, cell}) => ({
+    method: label,
+    budget: cell ? pct(cell.ratio) : "not reached in the sweep",
+    bytes: cell ? formatBytes(cell.bytes) : "—",
+    mean: cell ? formatNumber(cell.mean, 4) : "—"
+  }));
+  const t = renderTable(rows, [
+    {key: "method"},
+    {key: "budget", label: "smallest swept budget", align: "right"},
+    {key: "bytes", label: "peak KV (measured)", align: "right"},
+    {key: "mean", label: `mean ${m.label}`, align: "right"}
+  ], {caption: `Smallest budget with mean ${m.label} ${m.higherIsBetter ? "≥" : "≤"} ${target}`});
+  t.dataset.testid = "tune-table";
+  return t;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // compare.md
 
