@@ -68,6 +68,10 @@ describe("head heatmap explorer", () => {
     await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
     await expect.poll(() => page.locator("figure h2, svg").filter({hasText: "Layer 2, head 3"}).count(), {timeout: 30_000}).toBeGreaterThan(0);
     await expect.poll(() => page.getByText("Head L2·H3 ranks").count()).toBe(1);
+    // the locked head is outlined, and only it
+    expect(await rect.getAttribute("stroke")).toBe("#ff2d55");
+    const cellRects = page.locator(".heatkv-heatmap svg g[aria-label='cell']").first().locator("rect");
+    expect(await cellRects.evaluateAll((rs) => rs.filter((r) => r.getAttribute("stroke") === "#ff2d55").length)).toBe(1);
     // the scale × scale matrix has one cell per (t, s ≤ t)
     const matrix = page.locator("figure, svg").filter({hasText: "scale × scale"}).last();
     expect(await matrix.locator("g[aria-label='cell'] rect").count()).toBe((K * (K + 1)) / 2);

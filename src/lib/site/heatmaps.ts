@@ -45,6 +45,9 @@ export async function heatmapCells(db: Database, s: ExplorerState): Promise<Head
   return db.query<HeadCell>(heatmapSql(s));
 }
 
+/** outline colour of the locked head */
+export const SELECTED = "#ff2d55";
+
 const COLOR = {scheme: "viridis" as const, legend: true, label: "attention mass (mean over queries, 0–1)"};
 
 /**
@@ -65,7 +68,6 @@ export function layerHeadHeatmap(cells: readonly HeadCell[], opts: {numLayers: n
     marks: [
       Plot.cell(cells, {x: "head", y: "layer", fill: "mass", inset: 0.5}),
       Plot.text(cells, {x: "head", y: "layer", text: (d: HeadCell) => d.mass.toFixed(2), fill: (d: HeadCell) => (d.mass > 0.6 * Math.max(...cells.map((c) => c.mass)) ? "black" : "white"), fontSize: 10}),
-      selected ? Plot.cell([selected], {x: "head", y: "layer", stroke: "#ff2d55", strokeWidth: 3, fill: null}) : null,
       Plot.tip(cells, Plot.pointer({x: "head", y: "layer", title: (d: HeadCell) => `layer ${d.layer}, head ${d.head}\nmass ${d.mass.toFixed(4)}\nclick to lock`}))
     ]
   }) as HTMLElement & {value?: HeadCell};
@@ -75,10 +77,21 @@ export function layerHeadHeatmap(cells: readonly HeadCell[], opts: {numLayers: n
   wrapper.dataset.cells = String(cells.length);
   wrapper.value = selected;
   wrapper.append(plot);
+  // outline the locked head on the cell mark itself (its rects follow the data order of `cells`)
+  const outline = (sel: Head | null) => {
+    const rects = plot.querySelector("g[aria-label='cell']")?.querySelectorAll("rect") ?? [];
+    rects.forEach((r, i) => {
+      const on = sel !== null && cells[i]?.layer === sel.layer && cells[i]?.head === sel.head;
+      r.setAttribute("stroke", on ? SELECTED : "none");
+      r.setAttribute("stroke-width", on ? "3" : "0");
+    });
+  };
+  outline(selected);
   plot.addEventListener("input", (e) => e.stopPropagation());
   plot.addEventListener("click", () => {
     if (!plot.value) return;
     wrapper.value = {layer: plot.value.layer, head: plot.value.head};
+    outline(wrapper.value);
     wrapper.dispatchEvent(new Event("input", {bubbles: true}));
   });
   return wrapper;
