@@ -58,19 +58,23 @@ async function main() {
   // compressed vs full latency (Node), heatkv σ=1 (feasible down to 1.1 %) and h2o (dynamic)
   await calibrate({ out: DEFAULT_STATS_PATH, progress: false, log: () => {} });
   const stats = await loadHeadScaleStats(DEFAULT_STATS_PATH, model.config);
-  const fullMedian = median(total);
   for (const [method, params] of [["heatkv", { sigma: 1 }], ["h2o", {}]] as const) {
     for (const ratio of [0.05, 0.1, 0.2, 0.3, 0.5]) {
       const sched = buildSchedule(method, model.config, ratio, { stats, params });
+      // interleaved with full-cache runs of the same images, so both see the same machine state
       const ms: number[] = [];
+      const fullMs: number[] = [];
       let match = true;
       for (let i = 0; i < images; i++) {
-        const r = await model.generate({ classIndex: i % model.config.numClasses, seed: 100 + i, policy: scheduleToPolicy(sched, model.config) });
+        const prompt = { classIndex: i % model.config.numClasses, seed: 100 + i };
+        fullMs.push((await model.generate(prompt)).totalMs);
+        const r = await model.generate({ ...prompt, policy: scheduleToPolicy(sched, model.config) });
         ms.push(r.totalMs);
         match &&= r.peakCacheBytes === predictedBytes(sched).peak;
       }
       const m = median(ms);
-      rows.push({ bench: `generate compressed: ${method}${method === "heatkv" ? " σ=1" : ""} @ ${100 * ratio} %`, backend: model.backend.name, value: `${m.toFixed(1)} ms median`, detail: `full ${fullMedian.toFixed(1)} ms; peak KV ${(predictedBytes(sched).peak / 1024).toFixed(0)} KiB, measured = predicted: ${match}`, goal: ratio <= 0.25 ? "≤ full" : "", ok: ratio <= 0.25 ? (m <= fullMedian ? "✓" : "✗") : "" });
+      const f = median(fullMs);
+      rows.push({ bench: `generate compressed: ${method}${method === "heatkv" ? " σ=1" : ""} @ ${100 * ratio} %`, backend: model.backend.name, value: `${m.toFixed(1)} ms median`, detail: `full (interleaved) ${f.toFixed(1)} ms; peak KV ${(predictedBytes(sched).peak / 1024).toFixed(0)} KiB, measured = predicted: ${match}`, goal: ratio <= 0.25 ? "≤ full" : "", ok: ratio <= 0.25 ? (m <= f ? "✓" : "✗") : "" });
     }
   }
   if (!skipBrowser) {
