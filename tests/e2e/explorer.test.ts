@@ -1,45 +1,27 @@
 // E2e for the calibration pages: the heatmap explorer renders one cell per (layer, head), reacts to the
 // inputs and to a click on a head; the calibration page draws the stability charts. Data: the built
 // attention.parquet (the calibration job's output), checked against Node-side DuckDB.
-import {mkdirSync, readFileSync} from "node:fs";
+import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {DuckDBInstance} from "@duckdb/node-api";
-import type {Browser, Page} from "playwright-core";
-import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {launchChromium, recordedContext, type PageLog} from "./browser.js";
-import {builtFile, DIST, ROOT, SCREENSHOTS} from "./paths.js";
-import {serveStatic, type StaticServer} from "./server.js";
+import type {Page} from "playwright-core";
+import {beforeAll, describe, expect, it} from "vitest";
+import type {PageLog} from "./browser.js";
+import {builtFile, ROOT} from "./paths.js";
+import {expectClean, screenshot, useSite} from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {num_layers: number; num_heads: number; patch_nums: number[]; classes: string[]};
 const L = config.num_layers, H = config.num_heads, K = config.patch_nums.length;
 
-let server: StaticServer, browser: Browser, page: Page, log: PageLog;
-beforeAll(async () => {
-  server = await serveStatic(DIST);
-  browser = await launchChromium({webgpu: false});
-  ({page, log} = await recordedContext(browser, server.url));
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-function expectClean(): void {
-  expect(log.external, "requests to hosts other than 127.0.0.1").toEqual([]);
-  expect(log.httpErrors, "HTTP errors").toEqual([]);
-  expect(log.errors, "console errors").toEqual([]);
-}
-
-async function shot(name: string) {
-  mkdirSync(SCREENSHOTS, {recursive: true});
-  await page.screenshot({path: join(SCREENSHOTS, `${name}.png`), fullPage: true});
-}
+let page: Page, log: PageLog;
+const site = useSite();
+beforeAll(() => void ({page, log} = site));
 
 const heatmapCellsText = () => page.locator(".heatkv-heatmap svg g[aria-label='text'] text").allTextContents();
 
 describe("head heatmap explorer", () => {
   it("renders one cell per (layer, head) with the Parquet's values, and reacts to inputs and clicks", async () => {
-    await page.goto(`${server.url}/heatmaps`);
+    await page.goto(`${site.server.url}/heatmaps`);
     const heatmap = page.locator(".heatkv-heatmap");
     await heatmap.waitFor({timeout: 120_000});
     expect(await heatmap.getAttribute("data-cells")).toBe(String(L * H));
@@ -75,14 +57,14 @@ describe("head heatmap explorer", () => {
     // the scale × scale matrix has one cell per (t, s ≤ t)
     const matrix = page.locator("figure, svg").filter({hasText: "scale × scale"}).last();
     expect(await matrix.locator("g[aria-label='cell'] rect").count()).toBe((K * (K + 1)) / 2);
-    await shot("heatmaps");
-    expectClean();
+    await screenshot(page, "heatmaps");
+    expectClean(log);
   });
 });
 
 describe("calibration page", () => {
   it("draws rank stability vs prompts and per held-out class", async () => {
-    await page.goto(`${server.url}/calibration`);
+    await page.goto(`${site.server.url}/calibration`);
     const growth = page.locator("figure, svg").filter({hasText: "calibration set grows"}).last();
     await growth.waitFor({timeout: 120_000});
     const db = await DuckDBInstance.create(":memory:");
@@ -94,7 +76,7 @@ describe("calibration page", () => {
     const held = page.locator("figure, svg").filter({hasText: "unseen class"}).last();
     expect(await held.locator("g[aria-label='dot'] circle").count()).toBe(Number(heldRows));
     expect(Number(heldRows)).toBe(config.classes.length * (K - 1 - 3));
-    await shot("calibration");
-    expectClean();
+    await screenshot(page, "calibration");
+    expectClean(log);
   });
 });

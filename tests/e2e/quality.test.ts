@@ -1,36 +1,16 @@
 // E2e for the quality pages: the quality-vs-memory chart has a line and dots for every swept method (checked
 // against the built sweep.parquet read in Node), reacts to the metric and budget inputs, shows the headline;
 // the side-by-side page generates the full-cache and the compressed image in onnxruntime-web.
-import {mkdirSync} from "node:fs";
-import {join} from "node:path";
 import {DuckDBInstance} from "@duckdb/node-api";
-import type {Browser, Page} from "playwright-core";
-import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {launchChromium, recordedContext, type PageLog} from "./browser.js";
-import {builtFile, DIST, SCREENSHOTS} from "./paths.js";
-import {serveStatic, type StaticServer} from "./server.js";
+import type {Page} from "playwright-core";
+import {beforeAll, describe, expect, it} from "vitest";
+import type {PageLog} from "./browser.js";
+import {builtFile} from "./paths.js";
+import {expectClean, screenshot, useSite} from "./site-session.js";
 
-let server: StaticServer, browser: Browser, page: Page, log: PageLog;
-beforeAll(async () => {
-  server = await serveStatic(DIST);
-  browser = await launchChromium({webgpu: false});
-  ({page, log} = await recordedContext(browser, server.url));
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-function expectClean(): void {
-  expect(log.external, "requests to hosts other than 127.0.0.1").toEqual([]);
-  expect(log.httpErrors, "HTTP errors").toEqual([]);
-  expect(log.errors, "console errors").toEqual([]);
-}
-
-async function shot(name: string) {
-  mkdirSync(SCREENSHOTS, {recursive: true});
-  await page.screenshot({path: join(SCREENSHOTS, `${name}.png`), fullPage: true});
-}
+let page: Page, log: PageLog;
+const site = useSite();
+beforeAll(() => void ({page, log} = site));
 
 async function sweepSql(sql: string): Promise<Record<string, unknown>[]> {
   const db = await DuckDBInstance.create(":memory:");
@@ -49,7 +29,7 @@ describe("quality vs memory", () => {
     const labels = [...new Set(cells.map((c) => String(c.label)))];
     expect(labels.length).toBeGreaterThan(1);
 
-    await page.goto(`${server.url}/quality`);
+    await page.goto(`${site.server.url}/quality`);
     const chart = page.locator("[data-testid=quality-chart]");
     await chart.waitFor({timeout: 180_000});
     expect(JSON.parse((await chart.getAttribute("data-methods"))!)).toEqual(labels);
@@ -75,14 +55,14 @@ describe("quality vs memory", () => {
     // the table lists every cell of the filtered view (+ the full cache), the headline tables exist
     await expect.poll(() => page.locator("[data-testid=headline-psnr_db] table tbody tr").count(), {timeout: 60_000}).toBe(labels.length);
     expect(await page.locator("[data-testid=headline-feature_distance] table tbody tr").count()).toBe(labels.length);
-    await shot("quality");
-    expectClean();
+    await screenshot(page, "quality");
+    expectClean(log);
   });
 });
 
 describe("side by side", () => {
   it("generates the full-cache and the compressed image in the browser", async () => {
-    await page.goto(`${server.url}/compare`);
+    await page.goto(`${site.server.url}/compare`);
     const images = page.locator("[data-testid=compare-images]");
     await expect.poll(() => images.locator("canvas").count(), {timeout: 240_000, interval: 1000}).toBe(2);
     expect(await images.getAttribute("data-backend")).toMatch(/onnxruntime-web \((wasm|webgpu)\)/);
@@ -98,7 +78,7 @@ describe("side by side", () => {
     // the page also shows the Node sweep's numbers for the same cell (class 0, seed 101, heatkv @ 20 % is in the sweep)
     await expect.poll(() => page.locator("[data-testid=compare-node-check]").count(), {timeout: 60_000}).toBe(1);
     expect(await page.locator("[data-testid=compare-node-check]").textContent()).toContain("Node sweep, same cell");
-    await shot("compare");
-    expectClean();
+    await screenshot(page, "compare");
+    expectClean(log);
   });
 });

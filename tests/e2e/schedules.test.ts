@@ -2,31 +2,24 @@
 // when heatkv is infeasible, and the downloaded JSON re-imports and runs in the Node runtime.
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
-import type {Browser, Page} from "playwright-core";
-import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import type {Page} from "playwright-core";
+import {beforeAll, describe, expect, it} from "vitest";
 import {loadNodeModel} from "../../loaders/node-backend.js";
 import {parseScheduleJson, predictedBytes, scheduleToPolicy} from "../../src/lib/schedules/index.js";
-import {launchChromium, recordedContext, type PageLog} from "./browser.js";
-import {DIST, ROOT, SCREENSHOTS} from "./paths.js";
-import {serveStatic, type StaticServer} from "./server.js";
+import type {PageLog} from "./browser.js";
+import {ROOT} from "./paths.js";
+import {expectClean, screenshot, useSite} from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {num_layers: number; num_heads: number; head_dim: number; patch_nums: number[]};
 const N = config.num_layers * config.num_heads, K = config.patch_nums.length;
 
-let server: StaticServer, browser: Browser, page: Page, log: PageLog;
-beforeAll(async () => {
-  server = await serveStatic(DIST);
-  browser = await launchChromium({webgpu: false});
-  ({page, log} = await recordedContext(browser, server.url));
-});
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+let page: Page, log: PageLog;
+const site = useSite();
+beforeAll(() => void ({page, log} = site));
 
 describe("schedule builder", () => {
   it("draws the keep matrices, recomputes on the budget, flags infeasible heatkv budgets", async () => {
-    await page.goto(`${server.url}/schedules`);
+    await page.goto(`${site.server.url}/schedules`);
     const matrix = page.locator("[data-cells]").first();
     await matrix.waitFor({timeout: 120_000});
     expect(await matrix.getAttribute("data-cells")).toBe(String((K - 1) * N));
@@ -41,9 +34,8 @@ describe("schedule builder", () => {
     await budgetInput.fill("30");
     await budgetInput.press("Enter");
     await expect.poll(() => page.locator("[data-testid=schedule-error]").count(), {timeout: 30_000}).toBe(0);
-    await page.screenshot({path: join(SCREENSHOTS, "schedules.png"), fullPage: true});
-    expect(log.external).toEqual([]);
-    expect(log.errors).toEqual([]);
+    await screenshot(page, "schedules");
+    expectClean(log);
   });
 
   it("the downloaded schedule JSON re-imports and runs with the predicted bytes", async () => {

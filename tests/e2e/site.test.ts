@@ -10,8 +10,9 @@ import type {Browser, Page} from "playwright-core";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {FRAMEWORK_CLI, guardedEnv, type BuildReport} from "../../tools/build.js";
 import {launchChromium, recordedContext, type PageLog} from "./browser.js";
-import {BUILD_REPORT, builtFile, DIST, ROOT, SCREENSHOTS} from "./paths.js";
+import {BUILD_REPORT, builtFile, DIST, ROOT} from "./paths.js";
 import {serveStatic, type StaticServer} from "./server.js";
+import {expectClean, screenshot} from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {
   model_id: string;
@@ -33,18 +34,6 @@ async function parquetFacts(path: string): Promise<{rows: number; scales: number
     connection.closeSync();
     instance.closeSync();
   }
-}
-
-function expectClean(log: PageLog): void {
-  expect(log.external, "requests to hosts other than 127.0.0.1").toEqual([]);
-  expect(log.httpErrors, "HTTP errors / failed requests").toEqual([]);
-  expect(log.errors, "console errors").toEqual([]);
-  for (const url of log.requests) expect(url).toMatch(/^(http:\/\/127\.0\.0\.1:\d+\/|data:|blob:)/);
-}
-
-async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOTS, {recursive: true});
-  await page.screenshot({path: join(SCREENSHOTS, `${name}.png`), fullPage: true});
 }
 
 let server: StaticServer;
