@@ -3,15 +3,10 @@
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import type {ModelConfig} from "../src/lib/var/config.js";
+import type {DecodeFixture} from "../src/lib/schema/decode-fixture.js";
 import {MODEL_DIR} from "./paths.js";
 
-export interface DecodeFixture {
-  config_hash: string | null;
-  f_hat_shape: number[];
-  image_shape: number[];
-  f_hat: number[];
-  image: number[];
-}
+export type {DecodeFixture};
 
 export function decodeFixture(config: ModelConfig, dir = MODEL_DIR): DecodeFixture {
   const fixture = JSON.parse(readFileSync(join(dir, "fixture.json"), "utf8")) as {

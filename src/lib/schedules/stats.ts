@@ -7,6 +7,7 @@
  *   mass[((l*H + h)*K + t)*K + s]         mean over prompts of  mean_{q∈t} Σ_{k∈s} A[q,k],  s ≤ t
  *                                         (s = t: the target scale's own keys; s > t: 0)
  */
+import { scas } from "../metrics/attention.js";
 import { ScheduleError, shown } from "./errors.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
 
@@ -44,19 +45,7 @@ export function computeScas(massPerPrompt: ArrayLike<number>[], dims: StatsDims,
   massPerPrompt.forEach((m, p) => {
     if (m.length !== N * K * K) throw new ScheduleError("computeScas", `massPerPrompt[${p}]`, `must have L·H·K·K = ${N * K * K} entries, got ${m.length}`);
   });
-  const acc = new Float64Array(N * K);
-  for (const m of massPerPrompt) {
-    for (let lh = 0; lh < N; lh++) {
-      for (let t = sigma + 1; t < K; t++) {
-        for (let s = sigma; s < t && s <= K - 2; s++) acc[lh * K + s] += m[massIndex(lh, t, s, K)];
-      }
-    }
-  }
-  const scas = new Float64Array(N * K).fill(Number.NaN);
-  for (let lh = 0; lh < N; lh++) {
-    for (let s = sigma; s <= K - 2; s++) scas[lh * K + s] = acc[lh * K + s] / (massPerPrompt.length * (K - 1 - s));
-  }
-  return scas;
+  return scas(massPerPrompt.length, N, K, sigma, (p, lh, t, s) => massPerPrompt[p][massIndex(lh, t, s, K)]);
 }
 
 /** Element-wise mean of per-prompt mass tables. */

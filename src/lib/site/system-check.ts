@@ -5,6 +5,7 @@ import type {Database, TableSource} from "./duckdb.js";
 import {formatBytes, formatMs, formatNumber, renderTable} from "./format.js";
 import {runModel, type ModelRun} from "./onnx.js";
 import {imageCanvas, maxAbsDiff, tensorStats, type TensorStats} from "./tensor.js";
+import type {DecodeFixture} from "../schema/decode-fixture.js";
 
 export const PER_SCALE_SQL = `SELECT scale,
        ANY_VALUE(patch) AS patch,
@@ -58,13 +59,7 @@ export function sqlSummary(db: Database, check: SqlCheck): HTMLElement {
   return p;
 }
 
-export interface DecodeFixture {
-  config_hash: string | null;
-  f_hat_shape: number[];
-  image_shape: number[];
-  f_hat: number[];
-  image: number[];
-}
+export type {DecodeFixture};
 
 export interface DecodeCheck {
   run: ModelRun;
