@@ -28,9 +28,10 @@ program
   .option("-o, --out <file.png>", "output PNG", "out.png")
   .option("--model <dir>", "model folder (config.json + ONNX)", MODEL_DIR)
   .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
-  .option("--schedule <schedule.json>", "generate with this KV schedule (heatkv schedule --out …)")
+  .option("--schedule <schedule.json>", "generate with this KV schedule (heatkv schedule --out …); a recalkv / heatkv+recalkv schedule runs its low-rank step-graph variant")
+  .option("--low-rank <variant>", "run a ReCalKV low-rank variant (r75, r50, r25: data/model/recalkv) with its latent cache")
   .action(async (o) => {
-    const model = await loadNodeModel(o.model, o.threads);
+    const model = await loadNodeModel(o.model, o.threads, o.lowRank);
     await runGenerate(model, { ...o, seeds: parseSeeds(o.seeds) });
   });
 
@@ -74,7 +75,7 @@ program
   .description("list the schedule methods with their parameters and defaults")
   .action(() => {
     for (const m of listMethods()) {
-      console.log(`${m.name} (${m.kind}${m.needsStats ? ", needs calibration stats" : ""}): ${m.summary}`);
+      console.log(`${m.name} (${m.kind}${m.needsStats ? ", needs calibration stats" : ""}${m.needsLowRank ? ", runs a ReCalKV step-graph variant (data/model/recalkv)" : ""}): ${m.summary}`);
       for (const [k, spec] of Object.entries(m.params)) console.log(`    ${k} = ${JSON.stringify(m.defaults[k])}  ${(spec as { doc?: string }).doc ?? ""}`);
     }
   });

@@ -54,7 +54,7 @@ function zoomImage(img: Float32Array, size: number, zoom: number): Float32Array 
 
 export function describe(r: GenerateResult, className: string): string {
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-  return `${className} seed ${r.seed}: ${r.totalMs.toFixed(0)} ms (ORT ${r.ortMs.toFixed(0)} ms, JS ${(r.totalMs - r.ortMs).toFixed(0)} ms), KV cache peak ${kb(r.peakCacheBytes)} final ${kb(r.finalCacheBytes)} [${r.policy}]`;
+  return `${className} seed ${r.seed}: ${r.totalMs.toFixed(0)} ms (ORT ${r.ortMs.toFixed(0)} ms, JS ${(r.totalMs - r.ortMs).toFixed(0)} ms), KV cache peak ${kb(r.peakCacheBytes)} final ${kb(r.finalCacheBytes)} [${r.policy}${r.lowRank ? `, ReCalKV low-rank variant ${r.lowRank}` : ""}]`;
 }
 
 export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (s: string) => void = console.log): Promise<GenerateResult[]> {
@@ -64,6 +64,8 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   const seeds = o.grid ? (o.seeds ?? parseSeeds("1-8")) : [o.seed];
   const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
   const schedule = o.schedule ? readSchedule(o.schedule, model) : null;
+  // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
+  if (schedule?.lowRank) model = await model.lowRank(schedule.lowRank.variant);
   const results: GenerateResult[] = [];
   for (const c of classes) {
     for (const seed of seeds) {

@@ -5,6 +5,9 @@ import { MODEL_DIR } from "./paths.js";
 import * as ort from "onnxruntime-node";
 import { type Backend, makeOrtBackend, type OrtModule } from "../src/lib/var/backend.js";
 import { VarModel } from "../src/lib/var/runtime.js";
+import { LOW_RANK_MANIFEST, type LowRankManifest, parseLowRankManifest } from "../src/lib/var/lowrank.js";
+import type { ModelConfig } from "../src/lib/var/config.js";
+import { readFileSync } from "node:fs";
 
 export { MODEL_DIR };
 
@@ -32,6 +35,24 @@ export function folderReader(dir: string) {
   };
 }
 
-export async function loadNodeModel(dir = MODEL_DIR, threads = 1): Promise<VarModel> {
-  return VarModel.load(nodeBackend(threads), folderReader(dir));
+export async function loadNodeModel(dir = MODEL_DIR, threads = 1, variant?: string): Promise<VarModel> {
+  return VarModel.load(nodeBackend(threads), folderReader(dir), "config.json", { variant });
+}
+
+/** The model's ReCalKV variants (recalkv/recalkv.json), checked against its config and weights. */
+export function loadLowRankManifest(cfg: ModelConfig, dir = MODEL_DIR): LowRankManifest {
+  const p = resolve(dir, LOW_RANK_MANIFEST);
+  let text: string;
+  try {
+    text = readFileSync(p, "utf8");
+  } catch {
+    throw new Error(`${p}: not found (run /usr/bin/python3 train/recalkv.py)`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
+  }
+  return parseLowRankManifest(raw, cfg, p);
 }

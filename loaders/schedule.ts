@@ -4,6 +4,7 @@ import { dirname } from "node:path";
 import { buildSchedule, getMethod, keptTokens, predictedBytes, type Schedule, stringifyReferenceOrders, stringifySchedule } from "../src/lib/schedules/index.js";
 import { type ModelConfig, parseConfig } from "../src/lib/var/config.js";
 import { loadHeadScaleStats } from "./stats-store.js";
+import { loadLowRankManifest, MODEL_DIR } from "./node-backend.js";
 
 export function readConfig(path: string): ModelConfig {
   let text: string;
@@ -47,12 +48,15 @@ export interface ScheduleCliOptions {
   fp16: boolean;
   out?: string;
   referenceOrders?: string;
+  /** model folder (for the ReCalKV variants of low-rank methods) */
+  model?: string;
 }
 
 export async function makeSchedule(cfg: ModelConfig, o: ScheduleCliOptions): Promise<Schedule> {
   const m = getMethod(o.method, "--method");
   const stats = m.needsStats ? await loadHeadScaleStats(o.stats, cfg) : undefined;
-  return buildSchedule(m.name, cfg, o.budget, { params: parseParams(o.params), stats, bytesPerElement: o.fp16 ? 2 : 4, source: "--budget/--param" });
+  const lowRank = m.needsLowRank ? loadLowRankManifest(cfg, o.model ?? MODEL_DIR) : undefined;
+  return buildSchedule(m.name, cfg, o.budget, { params: parseParams(o.params), stats, lowRank, bytesPerElement: o.fp16 ? 2 : 4, source: "--budget/--param" });
 }
 
 /** Human summary: budget and denominator, per target scale kept tokens/bytes vs full, per-head spread. */
@@ -64,7 +68,13 @@ export function describeSchedule(s: Schedule, cfg: ModelConfig): string {
   const lines = [
     `${s.method} (${s.kind}) at ${(100 * s.budget.ratio).toFixed(1)} % = ${Math.floor(s.budget.tokens)} token slots = ${(s.budget.bytes / 1024).toFixed(1)} KiB of ${s.budget.denominator}`,
     `params ${JSON.stringify(s.params)}`,
-    "target | kept tokens (all heads) | per head min/mean/max | bytes fed (2 rows) | full",
+    ...(s.lowRank
+      ? [
+          `low rank: ReCalKV variant ${s.lowRank.variant} (rank ratio ${s.lowRank.rankRatio}): key latent ${s.lowRank.keyWidth} per group of ${s.lowRank.groupSize} heads (full ${s.lowRank.groupSize * cfg.headDim}), value latent ${s.lowRank.valueWidth} per head (full ${cfg.headDim})` +
+            (typeof s.details.tokenRatio === "number" ? `; HeatKV token budget ${(100 * (s.details.tokenRatio as number)).toFixed(2)} %` : ""),
+        ]
+      : []),
+    `target | kept tokens (all heads) | per head min/mean/max | bytes fed (2 rows${s.lowRank ? ", latents + indices" : ""}) | full`,
   ];
   for (let t = 1; t < K; t++) {
     const row = kept[t];

@@ -19,7 +19,8 @@ import { buildSchedule, getMethod, type HeadScaleStats, METHOD_NAMES, predictedB
 import type { ModelConfig } from "../src/lib/var/config.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH } from "./calibrate.js";
-import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "./node-backend.js";
+import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "./node-backend.js";
+import type { LowRankManifest } from "../src/lib/var/lowrank.js";
 import { type ColumnType, type Row, toParquet } from "./parquet.js";
 import { Progress } from "./progress.js";
 import { parseParams } from "./schedule.js";
@@ -35,9 +36,12 @@ export const PSNR_CAP_DB = 100;
 export const DEFAULT_SWEEP_PATH = join(import.meta.dirname, "..", ".heatkv", "sweep", "sweep.parquet");
 export const cellsPath = (out: string) => out.replace(/\.parquet$/, "") + "_cells.parquet";
 
-/** Every registered method at its defaults (full is the reference) and HeatKV with σ = 1 and 2 (σ = 3 needs ≥ 15.4 %). */
+/**
+ * Every registered method at its defaults (full is the reference), HeatKV with σ = 1 and 2 (σ = 3 needs ≥ 15.4 %)
+ * and heatkv+recalkv with rank ratio 0.25 (recalkv and heatkv+recalkv at their defaults are in the first list).
+ */
 export function defaultMethodSpecs(): string[] {
-  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2"];
+  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "heatkv+recalkv:rankRatio=0.25"];
 }
 
 export interface MethodSpec {
@@ -78,9 +82,11 @@ export interface EvalContext {
   judge: Judge;
   settings: CalibrationSettings;
   stats?: HeadScaleStats;
+  /** the model's ReCalKV variants (recalkv.json) for low-rank methods */
+  lowRank?: LowRankManifest;
 }
 
-export async function loadEvalContext(o: { modelDir?: string; threads?: number; settings?: Partial<CalibrationSettings>; stats?: string; needStats: boolean }): Promise<EvalContext> {
+export async function loadEvalContext(o: { modelDir?: string; threads?: number; settings?: Partial<CalibrationSettings>; stats?: string; needStats: boolean; needLowRank?: boolean }): Promise<EvalContext> {
   const modelDir = o.modelDir ?? MODEL_DIR;
   const model = await loadNodeModel(modelDir, o.threads ?? 1);
   const judge = await Judge.load(nodeBackend(o.threads ?? 1), model.config, folderReader(modelDir));
@@ -91,7 +97,8 @@ export async function loadEvalContext(o: { modelDir?: string; threads?: number; 
     if (file === DEFAULT_STATS_PATH) await calibrate({ out: file, modelDir, progress: false, log: () => {} });
     stats = await loadHeadScaleStats(file, model.config);
   }
-  return { model, judge, settings: { ...DEFAULT_SETTINGS, ...o.settings }, stats };
+  const lowRank = o.needLowRank ? loadLowRankManifest(model.config, modelDir) : undefined;
+  return { model, judge, settings: { ...DEFAULT_SETTINGS, ...o.settings }, stats, lowRank };
 }
 
 /** sha256 of the model's four ONNX graphs (config_hash covers only the shapes; the weights are in the graphs). */
@@ -105,9 +112,11 @@ export const rowsOf = (settings: CalibrationSettings) => (settings.cfg > 0 ? 2 :
 
 async function generateAll(ctx: EvalContext, prompts: Prompt[], schedule: Schedule, onImage?: () => void): Promise<GenerateResult[]> {
   const out: GenerateResult[] = [];
+  // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
+  const model = schedule.lowRank ? await ctx.model.lowRank(schedule.lowRank.variant) : ctx.model;
   for (const p of prompts) {
     const policy = scheduleToPolicy(schedule, ctx.model.config); // fresh per image: dynamic scorers keep state
-    out.push(await ctx.model.generate({ classIndex: p.classIndex, seed: p.seed, ...ctx.settings, policy }));
+    out.push(await model.generate({ classIndex: p.classIndex, seed: p.seed, ...ctx.settings, policy }));
     onImage?.();
   }
   return out;
@@ -394,7 +403,14 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const specs = (o.methods ?? defaultMethodSpecs()).map(parseMethodSpec);
   const budgets = o.budgets ?? DEFAULT_BUDGETS;
   for (const b of budgets) if (!(b > 0 && b <= 1)) throw new Error(`--budgets: every budget must be in (0, 100] %, got ${b * 100} %`);
-  const ctx = await loadEvalContext({ modelDir: o.modelDir, threads: o.threads, settings: o.settings, stats: o.stats, needStats: specs.some((s) => getMethod(s.method).needsStats) });
+  const ctx = await loadEvalContext({
+    modelDir: o.modelDir,
+    threads: o.threads,
+    settings: o.settings,
+    stats: o.stats,
+    needStats: specs.some((s) => getMethod(s.method).needsStats),
+    needLowRank: specs.some((s) => getMethod(s.method).needsLowRank),
+  });
   const cfg = ctx.model.config;
   const classes = o.classes ?? cfg.classes.map((_, i) => i);
   const seeds = o.seeds ?? DEFAULT_EVAL_SEEDS;
@@ -414,12 +430,14 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
     let schedule: Schedule | undefined;
     let error: string | undefined;
     try {
-      schedule = buildSchedule(spec.method, cfg, budgetString(ratio), { params: spec.params, stats: ctx.stats, source: `${spec.label} @ ${budgetString(ratio)}` });
+      schedule = buildSchedule(spec.method, cfg, budgetString(ratio), { params: spec.params, stats: ctx.stats, lowRank: ctx.lowRank, source: `${spec.label} @ ${budgetString(ratio)}` });
     } catch (e) {
       if (!(e instanceof ScheduleError)) throw e;
       error = e.message;
     }
-    const key = sha(schedule ? { v: SWEEP_VERSION, label: spec.label, ratio, schedule: stringifySchedule(schedule) } : { v: SWEEP_VERSION, label: spec.label, ratio, params: spec.params, error });
+    // a low-rank cell also depends on its variant's step graph (not covered by the base model's fingerprint)
+    const variantSha = schedule?.lowRank ? ctx.lowRank?.variants.find((v) => v.id === schedule?.lowRank?.variant)?.fileSha256 : undefined;
+    const key = sha(schedule ? { v: SWEEP_VERSION, label: spec.label, ratio, schedule: stringifySchedule(schedule), ...(variantSha ? { variantSha } : {}) } : { v: SWEEP_VERSION, label: spec.label, ratio, params: spec.params, error });
     const file = join(dir, `${spec.label.replace(/[^\w=.-]+/g, "_")}_${+(ratio * 100).toFixed(4)}pct_${key}.json`);
     cells.push({ spec, ratio, key, file, schedule, error });
   };

@@ -135,7 +135,7 @@ export function metricOf(im: ImageEval, metric: SweepMetric): number {
 function minFeasible(ctx: EvalContext, method: string, params: Record<string, unknown>): number {
   const ok = (r: number) => {
     try {
-      buildSchedule(method, ctx.model.config, budgetOf(r), { params, stats: ctx.stats });
+      buildSchedule(method, ctx.model.config, budgetOf(r), { params, stats: ctx.stats, lowRank: ctx.lowRank });
       return true;
     } catch (e) {
       if (e instanceof ScheduleError) return false;
@@ -158,7 +158,7 @@ async function searchRatio(ctx: EvalContext, ref: ReferenceSet, metric: SweepMet
   const hib = SWEEP_METRICS[metric].higherIsBetter;
   const probes: Probe[] = [];
   const probe = async (ratio: number): Promise<Probe> => {
-    const s = buildSchedule(method, ctx.model.config, budgetOf(ratio), { params, stats: ctx.stats });
+    const s = buildSchedule(method, ctx.model.config, budgetOf(ratio), { params, stats: ctx.stats, lowRank: ctx.lowRank });
     const ev = await evaluateSchedule(ctx, ref, s);
     const mean = meanCI(ev.images.map((im) => metricOf(im, metric))).mean;
     const p: Probe = { ratio, feasible: true, mean, peakBytes: Math.max(...ev.images.map((im) => im.measuredPeakBytes)), meets: hib ? mean >= target : mean <= target };
@@ -197,7 +197,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   if (!(tol > 0 && tol < 1)) throw new Error(`--tolerance must be in (0, 1), got ${tol}`);
   const spec = parseMethodSpec(o.method);
   if (spec.method === "full") throw new Error("--method full has nothing to tune (it is the uncompressed reference)");
-  const ctx = await loadEvalContext({ modelDir: o.modelDir, threads: o.threads, settings: o.settings, stats: o.stats, needStats: getMethod(spec.method).needsStats });
+  const ctx = await loadEvalContext({ modelDir: o.modelDir, threads: o.threads, settings: o.settings, stats: o.stats, needStats: getMethod(spec.method).needsStats, needLowRank: getMethod(spec.method).needsLowRank });
   const cfg = ctx.model.config;
   const classes = o.classes ?? cfg.classes.map((_, i) => i);
   const calSeeds = o.calibrationSeeds ?? DEFAULT_CALIBRATION_SEEDS;
@@ -219,7 +219,7 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   }
   found.sort((a, b) => a.peakBytes! - b.peakBytes! || a.ratio! - b.ratio!);
   const best = found[0];
-  const schedule = buildSchedule(spec.method, cfg, budgetOf(best.ratio!), { params: best.params, stats: ctx.stats });
+  const schedule = buildSchedule(spec.method, cfg, budgetOf(best.ratio!), { params: best.params, stats: ctx.stats, lowRank: ctx.lowRank });
   const calibration = measured(metric, o.target, await evaluateSchedule(ctx, calRef, schedule), calSeeds);
   log(`tune: best ${JSON.stringify(schedule.params)} at ${(100 * best.ratio!).toFixed(2)} % (${best.peakBytes} B peak); verifying on the evaluation set (seeds ${evalSeeds.join(",")})…`);
   const evalRef = await referenceSet(ctx, prompts(evalSeeds));

@@ -5,8 +5,16 @@ import { MODEL_DIR } from "../../loaders/paths.js";
 import type { Schedule } from "../../src/lib/schedules/schedule.js";
 import type { ScheduleModel } from "../../src/lib/schedules/shape.js";
 import { type ModelConfig, modelShape, parseConfig } from "../../src/lib/var/config.js";
-import { KVCache } from "../../src/lib/var/kvcache.js";
+import { type CacheStore, KVCache } from "../../src/lib/var/kvcache.js";
+import { LatentCache, type LowRankLayout } from "../../src/lib/var/latentcache.js";
+import { type LowRankManifest, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
 import type { CachePolicy, ScaleObservation } from "../../src/lib/var/runtime.js";
+
+/** The shipped ReCalKV variants of the demo model (data/model/recalkv/recalkv.json). */
+export function demoLowRank(): LowRankManifest {
+  const path = join(MODEL_DIR, "recalkv", "recalkv.json");
+  return parseLowRankManifest(JSON.parse(readFileSync(path, "utf8")), demoConfig(), path);
+}
 
 export function demoConfig(): ModelConfig {
   const path = join(MODEL_DIR, "config.json");
@@ -34,29 +42,45 @@ export interface Simulation {
  * `attention(t, lh, P, n)` (mass per fed entry then per own key, one row; rows are duplicated ×0.5),
  * append scale t's keys and call policy.afterScale(t) for t ≤ K−2.
  */
-export function simulate(model: ScheduleModel, policy: CachePolicy | undefined, attention: (t: number, lh: number, fedScale: Int16Array, fedToken: Int32Array, n: number) => Float32Array, rows = 2): Simulation {
+export function simulate(
+  model: ScheduleModel,
+  policy: CachePolicy | undefined,
+  attention: (t: number, lh: number, fedScale: Int16Array, fedToken: Int32Array, n: number) => Float32Array,
+  rows = 2,
+  /** run on a low-rank LatentCache with this layout instead of the full-width KVCache */
+  lowRank?: LowRankLayout,
+): Simulation {
   const shape = modelShape(model);
   const { numLayers: L, numHeads: H, headDim: d } = model;
-  const cache = new KVCache(L, H, d, rows);
+  const cache: CacheStore = lowRank ? new LatentCache(L, H, lowRank, rows) : new KVCache(L, H, d, rows);
+  const heads = () => Array.from({ length: L * H }, (_, i) => cache.head(Math.floor(i / H), i % H));
   const sim: Simulation = { fedLengths: [], fedBytes: [], fedKeys: [] };
   for (let t = 0; t < shape.numScales; t++) {
     const n = shape.tokensPerScale[t];
     sim.fedLengths.push(cache.lengths());
     sim.fedBytes.push(cache.bytes());
-    sim.fedKeys.push(cache.heads.map((hc) => new Set(Array.from(hc.scale, (s, i) => key(s, hc.token[i])))));
-    const attn = cache.heads.map((hc, lh) => {
+    sim.fedKeys.push(heads().map((hc) => new Set(Array.from(hc.scale, (s, i) => key(s, hc.token[i])))));
+    const attn = heads().map((hc, lh) => {
       const one = attention(t, lh, hc.scale, hc.token, n);
       if (one.length !== hc.scale.length + n) throw new Error("attention(): wrong length");
       const a = new Float32Array(rows * one.length);
       for (let r = 0; r < rows; r++) for (let i = 0; i < one.length; i++) a[r * one.length + i] = one[i] * (r === 0 ? 1 : 0.5);
       return a;
     });
-    const obs: ScaleObservation = { scale: t, tokens: n, rows, attn, fedScale: cache.heads.map((h) => h.scale), fedToken: cache.heads.map((h) => h.token) };
+    const obs: ScaleObservation = { scale: t, tokens: n, rows, attn, fedScale: heads().map((h) => h.scale), fedToken: heads().map((h) => h.token) };
     if (t < shape.numScales - 1) {
+      const out: Record<string, { data: Float32Array; dims: number[] }> = {};
       for (let l = 0; l < L; l++) {
-        const data = new Float32Array(rows * H * n * d);
-        cache.appendLayer(l, { data, dims: [rows, H, n, d] }, { data, dims: [rows, H, n, d] }, t);
+        if (lowRank) {
+          const G = lowRank.groups[l].length;
+          out[`present_kz_L${l}`] = { data: new Float32Array(rows * G * n * lowRank.keyWidth), dims: [rows, G, n, lowRank.keyWidth] };
+          out[`present_vz_L${l}`] = { data: new Float32Array(rows * H * n * lowRank.valueWidth), dims: [rows, H, n, lowRank.valueWidth] };
+        } else {
+          const data = new Float32Array(rows * H * n * d);
+          out[`present_k_L${l}`] = out[`present_v_L${l}`] = { data, dims: [rows, H, n, d] };
+        }
       }
+      cache.appendStep(out, t);
       policy?.afterScale(t, cache, obs);
     }
   }

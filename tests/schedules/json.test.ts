@@ -7,13 +7,18 @@ import { exportSchedule, importSchedule, parseScheduleJson, referenceOrders, str
 import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js";
 import type { Schedule } from "../../src/lib/schedules/schedule.js";
 import { INFINITY_2B_MODEL, syntheticStats } from "../../src/lib/schedules/synthetic.js";
-import { demoConfig } from "./helpers.js";
+import { demoConfig, demoLowRank } from "./helpers.js";
 
 const SCHEMA_FILE = join(import.meta.dirname, "..", "..", "src", "lib", "schema", "schedule.schema.json");
 const demo = demoConfig();
 const stats = syntheticStats(demo, 5);
-const build = (m: string, params?: Record<string, unknown>) => buildSchedule(m, demo, "25%", { stats, params });
-const all = (): [string, Schedule][] => [...METHOD_NAMES.map((m) => [m, build(m)] as [string, Schedule]), ["heatkv strict", build("heatkv", { strict: true })]];
+const lowRank = demoLowRank();
+const build = (m: string, params?: Record<string, unknown>) => buildSchedule(m, demo, "25%", { stats, params, lowRank });
+const all = (): [string, Schedule][] => [
+  ...METHOD_NAMES.map((m) => [m, build(m)] as [string, Schedule]),
+  ["heatkv strict", build("heatkv", { strict: true })],
+  ["heatkv+recalkv r25 strict", build("heatkv+recalkv", { rankRatio: 0.25, strict: true })],
+];
 
 describe("schema file", () => {
   it("schedule.schema.json is the TS schema object (HEATKV_WRITE_SCHEMA=1 rewrites it)", () => {
@@ -53,6 +58,7 @@ describe("export / import round trip", () => {
 describe("import: bad files fail with one line naming the field", () => {
   const base = () => JSON.parse(stringifySchedule(build("heatkv"))) as Record<string, any>;
   const dyn = () => JSON.parse(stringifySchedule(build("uniform"))) as Record<string, any>;
+  const lr = () => JSON.parse(stringifySchedule(build("heatkv+recalkv"))) as Record<string, any>;
   const cases: [string, () => unknown, string | RegExp][] = [
     ["budget.ratio > 1", () => ({ ...base(), budget: { ...base().budget, ratio: 1.5 } }), 'schedule.json: field "budget.ratio" must be in (0, 1], got 1.5'],
     ["negative budget", () => ({ ...base(), budget: { ...base().budget, ratio: -0.1 } }), 'schedule.json: field "budget.ratio" must be in (0, 1], got -0.1'],
@@ -62,7 +68,7 @@ describe("import: bad files fail with one line naming the field", () => {
     ["config hash mismatch", () => ({ ...base(), model: { ...base().model, configHash: "0123abcd" } }), `schedule.json: field "model.configHash" is "0123abcd" but the loaded model "${demo.modelId}" has "${demo.configHash}": this schedule was made for another model`],
     ["other layer count", () => ({ ...base(), model: { ...base().model, numLayers: 5 } }), 'schedule.json: field "model.numLayers" is 5 but the loaded model has 6'],
     ["wrong derived tokens", () => ({ ...base(), model: { ...base().model, tokensPerScale: [1, 4, 9, 16, 25, 36, 65] } }), /field "model.tokensPerScale" must be the squares of patchNums/],
-    ["unknown method", () => ({ ...base(), method: "magic" }), /^schedule.json: field "method" must be one of "full", "uniform", "streaming", "pyramid", "h2o", "scalekv", "hack", "heatkv", got "magic"$/],
+    ["unknown method", () => ({ ...base(), method: "magic" }), /^schedule.json: field "method" must be one of "full", "uniform", "streaming", "pyramid", "h2o", "scalekv", "hack", "heatkv", "recalkv", "heatkv\+recalkv", got "magic"$/],
     ["kind mismatch", () => ({ ...dyn(), method: "heatkv", params: {} }), 'schedule.json: field "kind" must be "static" for method "heatkv", got "dynamic"'],
     ["unknown param", () => ({ ...base(), params: { sigma: 3, strict: false, foo: 1 } }), 'schedule.json: field "params.foo" is not a parameter of method "heatkv" (known: sigma, strict)'],
     ["bad param", () => ({ ...base(), params: { sigma: 2.5, strict: false } }), 'schedule.json: field "params.sigma" must be an integer in [0, ∞), got 2.5'],
@@ -115,6 +121,18 @@ describe("import: bad files fail with one line naming the field", () => {
     }, 'schedule.json: field "rules[0][1]" must be one of "recent", "h2o", "snapkv", got "oracle"'],
     ["scorer in a static file", () => ({ ...base(), scorer: { recentRatio: 0, window: 0, poolKernel: 1 } }), 'schedule.json: field "scorer" must not be present for this kind of schedule'],
     ["dynamic without rules", () => ({ ...dyn(), rules: undefined }), 'schedule.json: field "rules" is required'],
+    ["low-rank part missing", () => ({ ...lr(), lowRank: undefined }), 'schedule.json: field "lowRank" is required for method "heatkv+recalkv" (the ReCalKV variant, latent widths and head groups)'],
+    ["low-rank part on a full-width method", () => ({ ...base(), lowRank: lr().lowRank }), 'schedule.json: field "lowRank" must not be present for method "heatkv" (full-width cache)'],
+    ["low-rank part in a dynamic file", () => ({ ...dyn(), lowRank: lr().lowRank }), 'schedule.json: field "lowRank" must not be present for this kind of schedule'],
+    ["low-rank rank ratio 0", () => ({ ...lr(), lowRank: { ...lr().lowRank, rankRatio: 0 } }), 'schedule.json: field "lowRank.rankRatio" must be in (0, 1], got 0'],
+    ["low-rank extra field", () => ({ ...lr(), lowRank: { ...lr().lowRank, rank: 3 } }), 'schedule.json: field "lowRank.rank" is not part of the heatkv-schedule/1 format'],
+    ["low-rank key width over the group's", () => ({ ...lr(), lowRank: { ...lr().lowRank, keyWidth: 33 } }), 'schedule.json: field "lowRank.keyWidth" must be an integer in [1, groupSize·headDim = 32], got 33'],
+    ["low-rank groups not a partition", () => {
+      const b = lr();
+      b.lowRank.groups[1][0] = [0, 0];
+      return b;
+    }, /^schedule.json: field "lowRank.groups\[1\]" must partition heads 0..7 into 4 ascending groups of 2, got \[\[0,0\],/],
+    ["low-rank widths over the byte budget", () => ({ ...lr(), lowRank: { ...lr().lowRank, keyWidth: 32, valueWidth: 16 } }), /^schedule.json: field "targets\[\d\]" holds \d+ B of low-rank cache entering scale \d, over the budget of 279552.0 B \(25% of the full cache\)$/],
     ["full at 25 %", () => ({ ...base(), method: "full", params: {}, targets: exportSchedule(buildSchedule("full", demo, "100%")).targets }), 'schedule.json: field "budget.ratio" must be 1 for method "full" (the full cache), got 0.25'],
   ];
   it.each(cases)("%s", (_name, make, msg) => {

@@ -11,6 +11,7 @@ describe("method definitions", () => {
       expect(["static", "dynamic"]).toContain(def.kind);
       expect(typeof def.needsStats).toBe("boolean");
     }
-    expect(Object.entries(METHODS).filter(([, d]) => d.needsStats).map(([n]) => n)).toEqual(["scalekv", "hack", "heatkv"]);
+    expect(Object.entries(METHODS).filter(([, d]) => d.needsStats).map(([n]) => n)).toEqual(["scalekv", "hack", "heatkv", "heatkv+recalkv"]);
+    expect(Object.entries(METHODS).filter(([, d]) => (d as { needsLowRank?: boolean }).needsLowRank).map(([n]) => n)).toEqual(["recalkv", "heatkv+recalkv"]);
   });
 });

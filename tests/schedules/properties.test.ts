@@ -12,7 +12,7 @@ import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js
 import { parseBudget } from "../../src/lib/schedules/budget.js";
 import { keptTokens, keptTotals, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import type { ScheduleModel } from "../../src/lib/schedules/shape.js";
-import { seededRandom, syntheticStats } from "../../src/lib/schedules/synthetic.js";
+import { seededRandom, syntheticLowRank, syntheticStats } from "../../src/lib/schedules/synthetic.js";
 import { modelShape } from "../../src/lib/var/config.js";
 import { randomAttention, simulate } from "./helpers.js";
 
@@ -39,8 +39,10 @@ function randomCase(rnd: () => number, i: number) {
     scalekv: { drafterFraction: 0.01 + 0.99 * rnd(), refinerFirst: rnd(), refinerLast: rnd(), topTokens: 1 + Math.floor(rnd() * 20), window: pick([0, 4, 16]) },
     hack: { structuralFraction: rnd(), structuralWeight: 0.1 + rnd(), contextualWeight: 0.1 + 2 * rnd(), recentRatio: rnd() },
     heatkv: { sigma: Math.floor(rnd() * (K - 1)), strict: rnd() < 0.5 },
+    recalkv: { rankRatio: pick([0, 0, 0.75, 0.5, 0.25]) },
+    "heatkv+recalkv": { rankRatio: pick([0.75, 0.5, 0.25]), sigma: Math.floor(rnd() * (K - 1)), strict: rnd() < 0.5 },
   }[method] as Record<string, unknown>;
-  return { model, method, budget, params, stats: syntheticStats(model, i + 1) };
+  return { model, method, budget, params, stats: syntheticStats(model, i + 1), lowRank: syntheticLowRank(model) };
 }
 
 describe("schedules: properties over random stats × budgets × methods", () => {
@@ -53,11 +55,11 @@ describe("schedules: properties over random stats × budgets × methods", () => 
       const ctx = `case ${i}: ${c.method} ${JSON.stringify(c.params)} at ${c.budget} on ${c.model.patchNums} ${c.model.numLayers}x${c.model.numHeads}`;
       let s;
       try {
-        s = buildSchedule(c.method, c.model, c.budget, { params: c.params, stats: c.stats });
+        s = buildSchedule(c.method, c.model, c.budget, { params: c.params, stats: c.stats, lowRank: c.lowRank });
       } catch (e) {
         // only budgets below a protected prefix may fail, and they say so
         expect(e, ctx).toBeInstanceOf(ScheduleError);
-        expect((e as Error).message, ctx).toMatch(/is infeasible for (heatkv|streaming)/);
+        expect((e as Error).message, ctx).toMatch(/is infeasible for (heatkv|streaming|recalkv|heatkv\+recalkv)/);
         const ratio = parseBudget(c.budget, c.model).ratio;
         const shape = modelShape(c.model);
         if (c.method === "heatkv" && !c.params.strict) expect(ratio + 1e-12, ctx).toBeLessThan(heatkvMinRatio(shape, c.params.sigma as number));
@@ -74,10 +76,13 @@ describe("schedules: properties over random stats × budgets × methods", () => 
       const N = c.model.numLayers * c.model.numHeads;
       // 1. budget at every target scale
       const cap = s.budget.ratio * N * shape.maxCacheTokens * (1 + 1e-12) + 1e-9;
-      keptTotals(s).forEach((n, t) => expect(n, `${ctx} t=${t}`).toBeLessThanOrEqual(c.method === "full" ? N * shape.cacheTokensEntering[t] : cap));
+      if (s.lowRank) {
+        // low rank: the latent cache's bytes (union accounting) within the byte budget of the full cache
+        predictedBytes(s, 2, 4).perScale.forEach((b, t) => expect(b, `${ctx} t=${t}`).toBeLessThanOrEqual(s.budget.bytes * (1 + 1e-12) + 1e-9));
+      } else keptTotals(s).forEach((n, t) => expect(n, `${ctx} t=${t}`).toBeLessThanOrEqual(c.method === "full" ? N * shape.cacheTokensEntering[t] : cap));
       // 2. static: only earlier scales, monotone, sinks kept
       if (s.kind === "static") {
-        const sinks = c.method === "heatkv" ? (c.params.sigma as number) : c.method === "streaming" ? (c.params.sinkScales as number) : 0;
+        const sinks = c.method === "heatkv" || c.method === "heatkv+recalkv" ? (c.params.sigma as number) : c.method === "streaming" ? (c.params.sinkScales as number) : 0;
         for (let t = 1; t < K; t++) {
           for (let lh = 0; lh < N; lh++) {
             const m = s.keep[t * N + lh];
@@ -88,7 +93,8 @@ describe("schedules: properties over random stats × budgets × methods", () => 
         }
       }
       // 3. the policy through a fake runtime: feeds exactly what was predicted, never re-adds
-      const sim = simulate(c.model, scheduleToPolicy(s, c.model), randomAttention(seededRandom(i)));
+      const lr = s.lowRank ? { keyWidth: s.lowRank.keyWidth, valueWidth: s.lowRank.valueWidth, groups: s.lowRank.groups } : undefined;
+      const sim = simulate(c.model, scheduleToPolicy(s, c.model), randomAttention(seededRandom(i)), 2, lr);
       expect(sim.fedLengths, ctx).toEqual(keptTokens(s));
       expect(sim.fedBytes, ctx).toEqual(predictedBytes(s, 2, 4).perScale);
       for (let t = 0; t < K; t++) {
@@ -104,6 +110,6 @@ describe("schedules: properties over random stats × budgets × methods", () => 
     }
     // the generator covers every method with feasible cases
     for (const m of METHOD_NAMES) expect(built[m] ?? 0, `${m} built`).toBeGreaterThan(5);
-    expect(Object.keys(infeasible).every((m) => m === "heatkv" || m === "streaming")).toBe(true);
+    expect(Object.keys(infeasible).every((m) => ["heatkv", "streaming", "recalkv", "heatkv+recalkv"].includes(m))).toBe(true);
   });
 });

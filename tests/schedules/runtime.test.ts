@@ -4,7 +4,7 @@
  * keptTokens, for every method. Uses only the model's config + generate().
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadNodeModel } from "../../loaders/node-backend.js";
+import { loadLowRankManifest, loadNodeModel } from "../../loaders/node-backend.js";
 import { heatkvMinRatio } from "../../src/lib/schedules/methods/heatkv.js";
 import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
 import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js";
@@ -24,10 +24,24 @@ describe("schedules through the real runtime", () => {
     // a budget every method can meet on this model (heatkv with σ = 3 needs ≥ R/C_max)
     const pct = Math.max(20, Math.ceil(heatkvMinRatio(model.shape, 3) * 100) + 1);
     const full = await model.generate({ classIndex: 0, seed: 1 });
-    for (const [method, params] of [...METHOD_NAMES.map((m) => [m, {}] as const), ["heatkv", { strict: true }] as const]) {
-      const s = buildSchedule(method, cfg, `${pct}%`, { stats, params });
+    const measured: string[] = [];
+    const lowRank = loadLowRankManifest(cfg);
+    const cases: [string, Record<string, unknown>, number][] = [
+      ...METHOD_NAMES.filter((m) => m !== "recalkv").map((m) => [m, {}, pct] as [string, Record<string, unknown>, number]),
+      ["heatkv", { strict: true }, pct],
+      ["recalkv", {}, 50],
+      ["recalkv", {}, 25],
+      ["recalkv", { rankRatio: 0.75 }, 80],
+      ["heatkv+recalkv", {}, 10],
+      ["heatkv+recalkv", { rankRatio: 0.25, strict: true }, 5],
+      ["heatkv+recalkv", { rankRatio: 0.75, sigma: 1 }, 12],
+    ];
+    for (const [method, params, pc] of cases) {
+      const s = buildSchedule(method, cfg, `${pc}%`, { stats, params, lowRank });
       const kept = keptTokens(s);
-      const r = await model.generate({
+      // low-rank schedules run their own step-graph variant (latent cache)
+      const m = s.lowRank ? await model.lowRank(s.lowRank.variant) : model;
+      const r = await m.generate({
         classIndex: 0,
         seed: 1,
         policy: scheduleToPolicy(s, cfg),
@@ -38,9 +52,12 @@ describe("schedules through the real runtime", () => {
       const want = predictedBytes(s, 2, 4);
       expect(r.scales.map((x) => x.cacheBytes), method).toEqual(want.perScale);
       expect(r.peakCacheBytes, method).toBe(want.peak);
-      if (method !== "full") expect(r.peakCacheBytes, method).toBeLessThanOrEqual((pct / 100) * full.peakCacheBytes);
+      if (method !== "full") expect(r.peakCacheBytes, method).toBeLessThanOrEqual((pc / 100) * full.peakCacheBytes);
+      if (s.lowRank) expect(r.lowRank, method).toBe(s.lowRank.variant);
+      measured.push(`${method}${JSON.stringify(params)}@${pc}%: peak ${r.peakCacheBytes} B measured = ${want.peak} B predicted (${((100 * r.peakCacheBytes) / full.peakCacheBytes).toFixed(2)} % of full)`);
       expect(r.image.every((v) => v >= 0 && v <= 1)).toBe(true);
     }
+    console.log(measured.join("\n"));
   });
   it("token-level methods at a tiny budget (2 %: some heads keep nothing) still match", async () => {
     const cfg = model.config;

@@ -41,6 +41,7 @@ export function exportSchedule(s: Schedule): ScheduleJson {
     method: s.method,
     params: { ...s.params },
     budget: { ...s.budget },
+    ...(s.lowRank ? { lowRank: structuredClone(s.lowRank) } : {}),
   };
   const targets = Array.from({ length: shape.numScales - 1 }, (_, i) => i + 1);
   if (s.kind === "static") {
@@ -173,7 +174,9 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
   j.targets.forEach((tg, i) => {
     if (tg.scale !== i + 1) throw new ScheduleError(source, `targets[${i}].scale`, `must be ${i + 1} (targets in order 1..${K - 1}), got ${tg.scale}`);
   });
-  const common = { version: SCHEDULE_VERSION, model: fileModel, method: j.method, params, budget, details: structuredClone(j.details) } as const;
+  if (method.needsLowRank && !j.lowRank) throw new ScheduleError(source, "lowRank", `is required for method "${j.method}" (the ReCalKV variant, latent widths and head groups)`);
+  if (!method.needsLowRank && j.lowRank) throw new ScheduleError(source, "lowRank", `must not be present for method "${j.method}" (full-width cache)`);
+  const common = { version: SCHEDULE_VERSION, model: fileModel, method: j.method, params, budget, details: structuredClone(j.details), ...(j.lowRank ? { lowRank: structuredClone(j.lowRank) } : {}) } as const;
   let schedule: Schedule;
   if (j.kind === "static") {
     const keep = new Uint32Array(K * N);

@@ -3,7 +3,8 @@ import type { ModelShape } from "../var/config.js";
 import type { Budget } from "./budget.js";
 import type { ParamSpecs, ParamsOf } from "./params.js";
 import type { ScheduleModel } from "./shape.js";
-import type { ScorerName, ScorerParams } from "./schedule.js";
+import type { LowRankManifest } from "../var/lowrank.js";
+import type { LowRankPart, ScorerName, ScorerParams } from "./schedule.js";
 import type { HeadScaleStats } from "./stats.js";
 
 export interface MethodContext {
@@ -16,12 +17,14 @@ export interface MethodContext {
   stats?: HeadScaleStats;
   /** HeatKV orders in the reference repo's format ([head, layer] pairs per source s = σ..K−2) */
   orders?: unknown;
+  /** the model's ReCalKV variants (recalkv.json) for low-rank methods */
+  lowRank?: LowRankManifest;
   /** names the origin in errors */
   source: string;
 }
 
 export type MethodOutput =
-  | { kind: "static"; keep: Uint32Array; details?: Record<string, unknown> }
+  | { kind: "static"; keep: Uint32Array; details?: Record<string, unknown>; lowRank?: LowRankPart }
   | { kind: "dynamic"; counts: Int32Array; rules: ScorerName[]; scorer: ScorerParams; details?: Record<string, unknown> };
 
 export interface ScheduleMethod<S extends ParamSpecs = ParamSpecs> {
@@ -31,6 +34,8 @@ export interface ScheduleMethod<S extends ParamSpecs = ParamSpecs> {
   kind: "static" | "dynamic";
   /** needs HeadScaleStats (calibration) */
   needsStats: boolean;
+  /** needs the model's ReCalKV variants (BuildOptions.lowRank) */
+  needsLowRank?: boolean;
   /** ignores the requested budget and always uses 100 % (the reference) */
   fullBudget?: boolean;
   params: S;

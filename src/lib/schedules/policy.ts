@@ -7,7 +7,7 @@
  * Afterwards every head's length is checked against the schedule, so a policy never keeps more than the
  * schedule says, and since only present entries can be kept a dropped entry never comes back.
  */
-import type { KVCache } from "../var/kvcache.js";
+import type { CacheStore } from "../var/kvcache.js";
 import type { CachePolicy, ScaleObservation } from "../var/runtime.js";
 import { ScheduleError, shown } from "./errors.js";
 import { type Schedule, keptTokens, numHeadsTotal } from "./schedule.js";
@@ -41,7 +41,7 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
   let accumulated: Map<number, number>[] = [];
   const key = (scale: number, token: number) => scale * 0x1000000 + token;
 
-  const enforceDynamic = (t: number, cache: KVCache, obs: ScaleObservation, lh: number) => {
+  const enforceDynamic = (t: number, cache: CacheStore, obs: ScaleObservation, lh: number) => {
     if (schedule.kind !== "dynamic") return;
     const l = Math.floor(lh / H);
     const h = lh % H;
@@ -96,10 +96,11 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
   return {
     name: policyName,
     schedule,
-    afterScale(t: number, cache: KVCache, obs: ScaleObservation) {
+    afterScale(t: number, cache: CacheStore, obs: ScaleObservation) {
       if (cache.numLayers !== L || cache.numHeads !== H) throw new Error(`${policyName}: cache is ${cache.numLayers}×${cache.numHeads}, schedule is for ${L}×${H}`);
       if (!(t >= 0 && t <= K - 2)) throw new Error(`${policyName}: afterScale(${t}) outside 0..${K - 2}`);
       if (t === 0) accumulated = Array.from({ length: N }, () => new Map());
+      if (t === 0 && schedule.lowRank) checkLowRankCache(schedule, cache, policyName);
       for (let lh = 0; lh < N; lh++) {
         if (schedule.kind === "static") {
           const mask = schedule.keep[(t + 1) * N + lh];
@@ -115,4 +116,15 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
       }
     },
   };
+}
+
+/** A low-rank schedule runs only on the latent cache of its own variant (same widths and head groups). */
+function checkLowRankCache(schedule: Schedule, cache: CacheStore, name: string): void {
+  const lr = schedule.lowRank;
+  if (!lr) return;
+  const layout = (cache as { layout?: { keyWidth: number; valueWidth: number; groups: number[][][] } }).layout;
+  if (!layout) throw new Error(`${name}: the schedule is low-rank (ReCalKV variant ${lr.variant}) but the model runs the full-width step graph: load the variant (VarModel.lowRank("${lr.variant}"))`);
+  if (layout.keyWidth !== lr.keyWidth || layout.valueWidth !== lr.valueWidth || JSON.stringify(layout.groups) !== JSON.stringify(lr.groups)) {
+    throw new Error(`${name}: the schedule's low-rank layout (variant ${lr.variant}: key width ${lr.keyWidth}, value width ${lr.valueWidth}, groups ${JSON.stringify(lr.groups)}) differs from the loaded variant's (key width ${layout.keyWidth}, value width ${layout.valueWidth}, groups ${JSON.stringify(layout.groups)})`);
+  }
 }

@@ -9,6 +9,9 @@ import { full } from "./methods/full.js";
 import { h2o } from "./methods/h2o.js";
 import { hack } from "./methods/hack.js";
 import { heatkv } from "./methods/heatkv.js";
+import { heatkvRecalkv } from "./methods/heatkv-recalkv.js";
+import { recalkv } from "./methods/recalkv.js";
+import type { LowRankManifest } from "../var/lowrank.js";
 import { pyramid } from "./methods/pyramid.js";
 import { scalekv } from "./methods/scalekv.js";
 import { streaming } from "./methods/streaming.js";
@@ -18,7 +21,7 @@ import { SCHEDULE_VERSION, type Schedule, checkScheduleSemantics } from "./sched
 import { type ScheduleModel, checkedShape } from "./shape.js";
 import { type HeadScaleStats, checkStats } from "./stats.js";
 
-export const METHODS = { full, uniform, streaming, pyramid, h2o, scalekv, hack, heatkv } as const;
+export const METHODS = { full, uniform, streaming, pyramid, h2o, scalekv, hack, heatkv, recalkv, "heatkv+recalkv": heatkvRecalkv } as const;
 export type MethodName = keyof typeof METHODS;
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
@@ -32,6 +35,7 @@ export interface MethodInfo {
   summary: string;
   kind: "static" | "dynamic";
   needsStats: boolean;
+  needsLowRank: boolean;
   params: ParamSpecs;
   defaults: Record<string, number | boolean | string>;
 }
@@ -39,7 +43,7 @@ export interface MethodInfo {
 export function listMethods(): MethodInfo[] {
   return METHOD_NAMES.map((n) => {
     const m = getMethod(n);
-    return { name: m.name, summary: m.summary, kind: m.kind, needsStats: m.needsStats, params: m.params, defaults: defaultParams(m.params) };
+    return { name: m.name, summary: m.summary, kind: m.kind, needsStats: m.needsStats, needsLowRank: !!m.needsLowRank, params: m.params, defaults: defaultParams(m.params) };
   });
 }
 
@@ -48,6 +52,8 @@ export interface BuildOptions extends Omit<BudgetOptions, "source" | "field"> {
   stats?: HeadScaleStats;
   /** heatkv: orders in the reference repo's JSON format instead of stats */
   orders?: unknown;
+  /** ReCalKV variants of the model (data/model/recalkv/recalkv.json, parseLowRankManifest) for recalkv, heatkv+recalkv */
+  lowRank?: LowRankManifest;
   /** names the origin in errors (default "schedule") */
   source?: string;
 }
@@ -66,7 +72,11 @@ export function buildSchedule(method: string, model: ScheduleModel, budget: stri
   } else b = parseBudget(budget, model, budgetOpts);
   const params = resolveParams(m.name, m.params, opts.params, source);
   if (opts.stats) checkStats(opts.stats, model);
-  const ctx: MethodContext = { model, shape, budget: b, limit: budgetTokenLimit(b), stats: opts.stats, orders: opts.orders, source };
+  if (m.needsLowRank) {
+    if (!opts.lowRank) throw new ScheduleError(source, "lowRank", `the model's ReCalKV variants (recalkv/recalkv.json, written by train/recalkv.py) are required by method "${m.name}"`);
+    if (opts.lowRank.configHash !== model.configHash) throw new ScheduleError(source, "lowRank.configHash", `is ${JSON.stringify(opts.lowRank.configHash)} but the model has ${JSON.stringify(model.configHash)}: these variants were made for another model`);
+  }
+  const ctx: MethodContext = { model, shape, budget: b, limit: budgetTokenLimit(b), stats: opts.stats, orders: opts.orders, lowRank: opts.lowRank, source };
   const out = m.build(ctx, params);
   const common = {
     version: SCHEDULE_VERSION as typeof SCHEDULE_VERSION,
@@ -75,6 +85,7 @@ export function buildSchedule(method: string, model: ScheduleModel, budget: stri
     params: params as Record<string, number | boolean | string>,
     budget: b,
     details: out.details ?? {},
+    ...(out.kind === "static" && out.lowRank ? { lowRank: out.lowRank } : {}),
   };
   const schedule: Schedule =
     out.kind === "static" ? { ...common, kind: "static", keep: out.keep } : { ...common, kind: "dynamic", counts: out.counts, rules: out.rules, scorer: out.scorer };

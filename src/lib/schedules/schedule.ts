@@ -31,6 +31,26 @@ export const DEFAULT_SCORER: ScorerParams = { recentRatio: 0.5, window: 16, pool
 
 export type ParamValue = number | boolean | string;
 
+/**
+ * The low-rank (ReCalKV) part of a schedule: which exported step-graph variant runs and its latent widths.
+ * Keys: one latent [rows, P_g, keyWidth] per (layer, group) holding the union of the group's heads' kept
+ * entries; values: one latent [rows, P_h, valueWidth] per (layer, head); a head that keeps a strict subset
+ * of its group's entries also holds an Int32 index list [P_h] into the group latent (4 B per entry).
+ */
+export interface LowRankPart {
+  /** variant id in recalkv.json, e.g. "r50" */
+  variant: string;
+  rankRatio: number;
+  groupSize: number;
+  keyWidth: number;
+  valueWidth: number;
+  /** groups[layer][group] = ascending heads */
+  groups: number[][][];
+}
+
+/** Bytes of one index entry (Int32) of a head that keeps a strict subset of its group's entries. */
+export const LOW_RANK_INDEX_BYTES = 4;
+
 interface ScheduleCommon {
   version: typeof SCHEDULE_VERSION;
   model: ScheduleModel;
@@ -39,6 +59,8 @@ interface ScheduleCommon {
   budget: Budget;
   /** method-specific facts for plots and reports (plain JSON), e.g. heatkv's prune counts and orders */
   details: Record<string, unknown>;
+  /** low-rank (ReCalKV) cache: static schedules only; bytes are then the latent cache's (predictedBytes) */
+  lowRank?: LowRankPart;
 }
 
 export interface StaticSchedule extends ScheduleCommon {
@@ -106,11 +128,64 @@ export interface PredictedBytes {
   peak: number;
 }
 
-/** K and V bytes of the kept entries: tokens · 2 · d · bytesPerElement · rows. */
+/**
+ * Bytes the runtime's cache holds entering each scale (fed to its step).
+ * Full width: K and V of the kept entries, tokens · 2 · d · bytesPerElement · rows.
+ * Low rank (static): Σ_(layer, group) |∪ heads' kept entries| · keyWidth · bpe · rows
+ *   + Σ_(layer, head) kept · valueWidth · bpe · rows + kept · 4 B (Int32 index) for heads keeping a strict
+ *   subset of their group's union.
+ */
 export function predictedBytes(schedule: Schedule, rows = 2, bytesPerElement = 4): PredictedBytes {
+  if (schedule.lowRank) return lowRankBytes(schedule, schedule.lowRank, rows, bytesPerElement);
   const perToken = 2 * schedule.model.headDim * bytesPerElement * rows;
   const perScale = keptTotals(schedule).map((n) => n * perToken);
   return { perScale, peak: Math.max(...perScale) };
+}
+
+function lowRankBytes(s: Schedule, lr: LowRankPart, rows: number, bpe: number): PredictedBytes {
+  if (s.kind !== "static") throw new ScheduleError("schedule", "lowRank", "is only defined for static schedules (the union of a group's kept entries must be known in advance)");
+  const shape = checkedShape(s.model);
+  const N = numHeadsTotal(s.model);
+  const H = s.model.numHeads;
+  const perScale: number[] = [];
+  for (let t = 0; t < shape.numScales; t++) {
+    let b = 0;
+    lr.groups.forEach((gs, l) => {
+      for (const g of gs) {
+        let union = 0;
+        for (const h of g) union |= s.keep[t * N + l * H + h];
+        b += maskTokens(union >>> 0, shape.tokensPerScale) * lr.keyWidth * bpe * rows;
+        for (const h of g) {
+          const m = s.keep[t * N + l * H + h];
+          const n = maskTokens(m, shape.tokensPerScale);
+          b += n * lr.valueWidth * bpe * rows + (m !== union >>> 0 ? n * LOW_RANK_INDEX_BYTES : 0);
+        }
+      }
+    });
+    perScale.push(b);
+  }
+  return { perScale, peak: Math.max(...perScale) };
+}
+
+/** Check a low-rank part against the model: widths in range, groups partition the heads of every layer. */
+export function checkLowRankPart(lr: LowRankPart, model: ScheduleModel, source: string, prefix = "lowRank"): void {
+  const f = (k: string) => `${prefix}.${k}`;
+  const { numLayers: L, numHeads: H, headDim: d } = model;
+  if (typeof lr !== "object" || lr === null) throw new ScheduleError(source, prefix, `must be an object, got ${shown(lr)}`);
+  if (typeof lr.variant !== "string" || !lr.variant) throw new ScheduleError(source, f("variant"), `must be a variant id, got ${shown(lr.variant)}`);
+  if (typeof lr.rankRatio !== "number" || !(lr.rankRatio > 0 && lr.rankRatio <= 1)) throw new ScheduleError(source, f("rankRatio"), `must be in (0, 1], got ${shown(lr.rankRatio)}`);
+  if (!Number.isInteger(lr.groupSize) || lr.groupSize < 1 || H % lr.groupSize !== 0) throw new ScheduleError(source, f("groupSize"), `must divide the ${H} heads, got ${shown(lr.groupSize)}`);
+  if (!Number.isInteger(lr.keyWidth) || lr.keyWidth < 1 || lr.keyWidth > lr.groupSize * d) throw new ScheduleError(source, f("keyWidth"), `must be an integer in [1, groupSize·headDim = ${lr.groupSize * d}], got ${shown(lr.keyWidth)}`);
+  if (!Number.isInteger(lr.valueWidth) || lr.valueWidth < 1 || lr.valueWidth > d) throw new ScheduleError(source, f("valueWidth"), `must be an integer in [1, headDim = ${d}], got ${shown(lr.valueWidth)}`);
+  if (!Array.isArray(lr.groups) || lr.groups.length !== L) throw new ScheduleError(source, f("groups"), `must list ${L} layers, got ${shown(lr.groups?.length)}`);
+  lr.groups.forEach((gs, l) => {
+    const seen = new Set<number>();
+    const ok =
+      Array.isArray(gs) &&
+      gs.length === H / lr.groupSize &&
+      gs.every((g) => Array.isArray(g) && g.length === lr.groupSize && g.every((h, i) => Number.isInteger(h) && h >= 0 && h < H && !seen.has(h) && seen.add(h) && (i === 0 || h > g[i - 1])));
+    if (!ok) throw new ScheduleError(source, `${f("groups")}[${l}]`, `must partition heads 0..${H - 1} into ${H / lr.groupSize} ascending groups of ${lr.groupSize}, got ${shown(gs)}`);
+  });
 }
 
 /**
@@ -153,6 +228,16 @@ export function checkScheduleSemantics(s: Schedule, source = "schedule"): void {
         if (c > avail) throw new ScheduleError(source, at(t, i), `count ${c} exceeds the ${avail} entries that can exist (kept ${s.counts[(t - 1) * N + i]} + ${shape.tokensPerScale[t - 1]} new): a dropped entry never returns`);
       }
     }
+  }
+  if (s.lowRank) {
+    if (s.kind !== "static") throw new ScheduleError(source, "lowRank", "is only allowed in static schedules");
+    checkLowRankPart(s.lowRank, s.model, source);
+    // low rank: the budget is in bytes of the full fp32 (or fp16) cache; the latent cache must fit it
+    const pred = predictedBytes(s, s.budget.rows, s.budget.bytesPerElement);
+    pred.perScale.forEach((b, t) => {
+      if (t > 0 && b > s.budget.bytes * (1 + 1e-12) + 1e-9) throw new ScheduleError(source, `targets[${t - 1}]`, `holds ${b} B of low-rank cache entering scale ${t}, over the budget of ${s.budget.bytes.toFixed(1)} B (${s.budget.given} of the full cache)`);
+    });
+    return;
   }
   const limit = budgetTokenLimit(s.budget);
   keptTotals(s).forEach((n, t) => {

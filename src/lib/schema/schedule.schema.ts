@@ -78,6 +78,19 @@ export const SCHEDULE_JSON_SCHEMA = {
         },
       },
     },
+    lowRank: {
+      type: "object",
+      additionalProperties: false,
+      required: ["variant", "rankRatio", "groupSize", "keyWidth", "valueWidth", "groups"],
+      properties: {
+        variant: { type: "string", minLength: 1 },
+        rankRatio: { type: "number", exclusiveMinimum: 0, maximum: 1 },
+        groupSize: posInt,
+        keyWidth: posInt,
+        valueWidth: posInt,
+        groups: { type: "array", items: { type: "array", items: { type: "array", minItems: 1, items: { type: "integer", minimum: 0 } } } },
+      },
+    },
     details: { type: "object" },
   },
   allOf: [
@@ -91,7 +104,7 @@ export const SCHEDULE_JSON_SCHEMA = {
       if: { properties: { kind: { const: "dynamic" } } },
       then: {
         required: ["scorer", "rules"],
-        properties: { scorer: true, rules: true, targets: { items: { required: ["count"], properties: { count: true, keep: false } } } },
+        properties: { scorer: true, rules: true, lowRank: false, targets: { items: { required: ["count"], properties: { count: true, keep: false } } } },
       },
     },
   ],

@@ -48,6 +48,8 @@ interface ScheduleJsonCommon {
   params: Record<string, number | boolean | string>;
   budget: ScheduleJsonBudget;
   details: Record<string, unknown>;
+  /** low-rank (ReCalKV) cache: the step-graph variant, latent widths and head groups (static only) */
+  lowRank?: { variant: string; rankRatio: number; groupSize: number; keyWidth: number; valueWidth: number; groups: number[][][] };
 }
 
 export interface ScheduleJsonStatic extends ScheduleJsonCommon {

@@ -6,6 +6,7 @@ import {psnr, ssim, tokenAgreement} from "../metrics/image.js";
 import {ciFromMoments, type CellStat, headline, type Headline} from "../metrics/sweep.js";
 import {buildSchedule, type HeadScaleStats, predictedBytes, type Schedule, scheduleToPolicy} from "../schedules/index.js";
 import type {ModelConfig} from "../var/config.js";
+import type {LowRankManifest} from "../var/lowrank.js";
 import {type GenerateResult, VarModel} from "../var/runtime.js";
 import {type OrtWebModule, webBackend, type WebPreference} from "../var/web.js";
 import type {Database} from "./duckdb.js";
@@ -304,8 +305,9 @@ export interface Comparison {
 }
 
 /** Build the schedule in the page; throws the ScheduleError message for infeasible budgets. */
-export function pageSchedule(config: ModelConfig, stats: HeadScaleStats, method: string, budgetPct: number, sigma: number): Schedule {
-  return buildSchedule(method, config, `${budgetPct}%`, {stats, params: method === "heatkv" ? {sigma} : {}});
+export function pageSchedule(config: ModelConfig, stats: HeadScaleStats, method: string, budgetPct: number, sigma: number, lowRank?: LowRankManifest): Schedule {
+  const params = method === "heatkv" || method === "heatkv+recalkv" ? {sigma} : {};
+  return buildSchedule(method, config, `${budgetPct}%`, {stats, params, lowRank});
 }
 
 /** The full-cache run of one class and seed (the page keeps it while only the schedule changes). */
@@ -316,7 +318,9 @@ export function generateFull(model: VarModel, classIndex: number, seed: number):
 /** The compressed run of the same class and seed as `full`, and its metrics against it. */
 export async function compare(model: VarModel, schedule: Schedule, full: GenerateResult): Promise<Comparison> {
   const cfg = model.config;
-  const compressed = await model.generate({classIndex: full.classIndex, seed: full.seed, ...SWEEP_SAMPLER, policy: scheduleToPolicy(schedule, cfg)});
+  // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache (loaded once per variant)
+  const m = schedule.lowRank ? await model.lowRank(schedule.lowRank.variant) : model;
+  const compressed = await m.generate({classIndex: full.classIndex, seed: full.seed, ...SWEEP_SAMPLER, policy: scheduleToPolicy(schedule, cfg)});
   return {
     full, compressed, schedule,
     predictedPeak: predictedBytes(schedule, SWEEP_SAMPLER.cfg > 0 ? 2 : 1, 4).peak,

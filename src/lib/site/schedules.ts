@@ -21,20 +21,48 @@ export function keepMatrix(s: Schedule, cfg: ModelConfig, width = 900): HTMLElem
     const full = cfg.patchNums.slice(0, t).reduce((a, p) => a + p * p, 0);
     kept[t].forEach((k, lh) => rows.push({t, lh, layer: Math.floor(lh / H), head: lh % H, kept: k, full}));
   }
+  const lr = s.lowRank;
   const plot = Plot.plot({
     width, height: 60 + 34 * (kept.length - 1), marginLeft: 70, marginTop: 40,
-    title: `Keep matrix: ${label(s)}`,
-    subtitle: "each column a (layer, head), grouped by layer; each row the cache entering a target scale; colour = tokens kept",
+    title: `Keep matrix: ${label(s)}${lr ? ` — low rank (ReCalKV ${lr.variant}): key latent ${lr.keyWidth} per group of ${lr.groupSize} heads (full ${lr.groupSize * cfg.headDim}), value latent ${lr.valueWidth} per head (full ${cfg.headDim})` : ""}`,
+    subtitle: `each column a (layer, head), grouped by layer; each row the cache entering a target scale; colour = tokens kept${lr ? "; the table below gives the bytes held (latents + index lists) per scale" : ""}`,
     x: {label: "layer·head →", axis: "top", tickFormat: (lh: number) => (lh % H === 0 ? `L${lh / H}` : ""), ticks: Array.from({length: cfg.numLayers}, (_, l) => l * H)},
     y: {label: "target scale ↓", tickFormat: (t: number) => `${t} (${cfg.patchNums[t]}×${cfg.patchNums[t]})`},
     color: {scheme: "blues", legend: true, label: "kept tokens (of the cache entering the scale)", domain: [0, Math.max(...rows.map((r) => r.full))]},
     marks: [
       Plot.cell(rows, {x: "lh", y: "t", fill: "kept", inset: 0.3}),
-      Plot.tip(rows, Plot.pointer({x: "lh", y: "t", title: (r: (typeof rows)[number]) => `layer ${r.layer}, head ${r.head}, target ${r.t}\nkeeps ${r.kept} of ${r.full} tokens`}))
+      Plot.tip(rows, Plot.pointer({x: "lh", y: "t", title: (r: (typeof rows)[number]) => `layer ${r.layer}, head ${r.head}, target ${r.t}\nkeeps ${r.kept} of ${r.full} tokens${lr ? `\nas latents: key ${lr.keyWidth} (shared with group ${JSON.stringify(lr.groups[r.layer].find((g) => g.includes(r.head)))}), value ${lr.valueWidth}` : ""}`}))
     ]
   }) as HTMLElement;
   plot.dataset.cells = String(rows.length);
   return plot;
+}
+
+/** Per target scale: kept tokens, bytes held, the same tokens at full width, the full cache (low-rank view). */
+export function bytesTable(s: Schedule, cfg: ModelConfig): HTMLTableElement {
+  const kept = keptTokens(s);
+  const bytes = predictedBytes(s, 2, s.budget.bytesPerElement).perScale;
+  const perToken = 2 * cfg.headDim * s.budget.bytesPerElement * 2;
+  const N = cfg.numLayers * cfg.numHeads;
+  const t = document.createElement("table");
+  t.dataset.testid = "bytes-table";
+  const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  const head = ["target scale", "kept tokens (all heads)", s.lowRank ? `bytes held (ReCalKV ${s.lowRank.variant} latents + indices)` : "bytes held", "same tokens at full width", "full cache"];
+  t.innerHTML = `<caption>${label(s)}: bytes per target scale (fp32, both CFG rows)</caption><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>`;
+  const body = document.createElement("tbody");
+  for (let x = 1; x < kept.length; x++) {
+    const tok = kept[x].reduce((a, k) => a + k, 0);
+    const full = N * cfg.patchNums.slice(0, x).reduce((a, p) => a + p * p, 0);
+    const tr = document.createElement("tr");
+    for (const c of [`${x} (${cfg.patchNums[x]}×${cfg.patchNums[x]})`, String(tok), kib(bytes[x]), kib(tok * perToken), kib(full * perToken)]) {
+      const td = document.createElement("td");
+      td.textContent = c;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+  t.append(body);
+  return t;
 }
 
 /** Predicted cache bytes fed to each scale for several schedules and the full cache. */
@@ -43,7 +71,7 @@ export function bytesChart(schedules: readonly Schedule[], cfg: ModelConfig, wid
   return Plot.plot({
     width, height: 300, marginLeft: 60,
     title: "KV cache fed to each scale",
-    subtitle: "bytes of K and V kept when scale t is generated (fp32, both CFG rows); the runtime measures the same",
+    subtitle: "bytes of K and V kept when scale t is generated (fp32, both CFG rows; low-rank methods: latents + index lists); the runtime measures the same",
     x: {label: "target scale t →", tickFormat: (t: number) => `${t} (${cfg.patchNums[t]}×${cfg.patchNums[t]})`, ticks: cfg.patchNums.map((_, t) => t)},
     y: {label: "↑ KV bytes (KiB)", grid: true},
     color: {legend: true},

@@ -6,6 +6,36 @@
  */
 import type { Tensor } from "./backend.js";
 
+/** Source scale and token index of each kept entry of one (layer, head), in storage order. */
+export interface EntryMeta {
+  /** source scale of each kept entry [P] */
+  scale: Int16Array;
+  /** token index within its scale [P] */
+  token: Int32Array;
+}
+
+/**
+ * What the runtime and cache policies need from a physically compact cache: the full-width KVCache and
+ * the low-rank LatentCache (latentcache.ts) both implement it, so every CachePolicy runs against either.
+ */
+export interface CacheStore {
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly rows: number;
+  head(layer: number, head: number): EntryMeta;
+  length(layer: number, head: number): number;
+  lengths(): number[];
+  entries(): number;
+  /** bytes physically held by the cache's arrays */
+  bytes(): number;
+  keep(layer: number, head: number, indices: ArrayLike<number>): void;
+  keepWhere(layer: number, head: number, pred: (scale: number, token: number) => boolean): void;
+  /** append the current scale's entries from the step graph's outputs */
+  appendStep(out: Record<string, Tensor>, scale: number): void;
+  /** the step graph's past inputs */
+  feeds(): Record<string, Tensor>;
+}
+
 export interface HeadCache {
   /** [rows, P, d] */
   k: Float32Array;
@@ -16,7 +46,7 @@ export interface HeadCache {
   token: Int32Array;
 }
 
-export class KVCache {
+export class KVCache implements CacheStore {
   readonly heads: HeadCache[];
 
   constructor(
@@ -65,6 +95,11 @@ export class KVCache {
     let b = 0;
     for (const h of this.heads) b += h.k.byteLength + h.v.byteLength;
     return b;
+  }
+
+  /** Append every layer's present_k_L{l} / present_v_L{l} of one step. */
+  appendStep(out: Record<string, Tensor>, scale: number): void {
+    for (let l = 0; l < this.numLayers; l++) this.appendLayer(l, out[`present_k_L${l}`], out[`present_v_L${l}`], scale);
   }
 
   /**

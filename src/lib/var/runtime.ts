@@ -5,7 +5,9 @@
  */
 import type { Backend, Session, Tensor } from "./backend.js";
 import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClass } from "./config.js";
-import { KVCache } from "./kvcache.js";
+import { type CacheStore, KVCache } from "./kvcache.js";
+import { LatentCache } from "./latentcache.js";
+import { LOW_RANK_MANIFEST, type LowRankVariant, findVariant, parseLowRankManifest } from "./lowrank.js";
 import { type SelfCheck, stepSelfCheck } from "./selfcheck.js";
 import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
 
@@ -32,7 +34,7 @@ export interface ScaleObservation {
  */
 export interface CachePolicy {
   readonly name: string;
-  afterScale(t: number, cache: KVCache, observed: ScaleObservation): void;
+  afterScale(t: number, cache: CacheStore, observed: ScaleObservation): void;
 }
 
 export interface ScaleRecord {
@@ -49,7 +51,7 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   classIndex: number | string;
   seed: number;
   policy?: CachePolicy;
-  onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: KVCache) => void;
+  onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: CacheStore) => void;
 }
 
 export interface GenerateResult {
@@ -67,6 +69,8 @@ export interface GenerateResult {
   ortMs: number;
   totalMs: number;
   policy: string;
+  /** the ReCalKV variant that ran (low-rank cache), absent for the full-width model */
+  lowRank?: string;
 }
 
 const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
@@ -75,6 +79,7 @@ export type ReadFile = (name: string) => Promise<Uint8Array>;
 
 export class VarModel {
   readonly shape: ModelShape;
+  private readonly variants = new Map<string, Promise<VarModel>>();
 
   private constructor(
     readonly config: ModelConfig,
@@ -82,21 +87,30 @@ export class VarModel {
     private readonly step: Session,
     private readonly update: Session,
     private readonly decode: Session,
+    private readonly readFile: ReadFile,
+    /** the ReCalKV variant this model runs (low-rank latent cache), or undefined for the full-width graph */
+    readonly variant?: LowRankVariant,
   ) {
     this.shape = modelShape(config);
     const L = config.numLayers;
     const H = config.numHeads;
-    const need = ["x_in", "labels", "pos_idx", "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`];
+    const file = variant ? variant.file : config.files.step;
+    const G = variant?.numGroups ?? 0;
+    const need = variant
+      ? ["x_in", "labels", "pos_idx", "past_kz_L0_G0", `past_kz_L${L - 1}_G${G - 1}`, "kidx_L0_H0", `past_vz_L${L - 1}_H${H - 1}`]
+      : ["x_in", "labels", "pos_idx", "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`];
     for (const n of need) {
-      if (!step.inputNames.includes(n)) throw new Error(`${config.files.step}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads)`);
+      if (!step.inputNames.includes(n)) throw new Error(`${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})`);
     }
-    if (step.inputNames.includes(`past_k_L${L}_H0`) || step.inputNames.includes(`past_k_L0_H${H}`)) {
-      throw new Error(`${config.files.step}: graph has more layers/heads than config (${L} × ${H})`);
-    }
+    const extra = variant ? [`past_vz_L${L}_H0`, `past_vz_L0_H${H}`, `past_kz_L0_G${G}`] : [`past_k_L${L}_H0`, `past_k_L0_H${H}`];
+    if (extra.some((n) => step.inputNames.includes(n))) throw new Error(`${file}: graph has more layers/heads${variant ? "/groups" : ""} than config (${L} × ${H})`);
   }
 
-  /** Load config + graphs. `readFile` resolves file names relative to the model folder. */
-  static async load(backend: Backend, readFile: ReadFile, configName = "config.json"): Promise<VarModel> {
+  /**
+   * Load config + graphs. `readFile` resolves file names relative to the model folder. With `variant`
+   * (a ReCalKV variant id such as "r50", or its rank ratio) the step graph is that low-rank variant.
+   */
+  static async load(backend: Backend, readFile: ReadFile, configName = "config.json", opts: { variant?: string } = {}): Promise<VarModel> {
     let raw: unknown;
     const bytes = await readFile(configName);
     try {
@@ -109,7 +123,39 @@ export class VarModel {
     const bytesOf: Uint8Array[] = [];
     for (const n of names) bytesOf.push(await readFile(n)); // in order, so the first missing file is the one named
     const [step, update, decode] = await Promise.all(names.map((n, i) => backend.load(bytesOf[i], n)));
-    return new VarModel(cfg, backend, step, update, decode);
+    const base = new VarModel(cfg, backend, step, update, decode, readFile);
+    return opts.variant === undefined ? base : base.lowRank(opts.variant);
+  }
+
+  /** The ReCalKV variants shipped with this model (recalkv/recalkv.json next to config.json). */
+  async lowRankManifest() {
+    const bytes = await this.readFile(LOW_RANK_MANIFEST);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      throw new Error(`${LOW_RANK_MANIFEST}: not valid JSON (${(e as Error).message})`);
+    }
+    return parseLowRankManifest(raw, this.config);
+  }
+
+  /**
+   * The same model with a ReCalKV variant's step graph (shares the update/decode sessions; loaded once
+   * per id). Its generate() runs on a LatentCache, so the cache is physically low-rank.
+   */
+  lowRank(id: string): Promise<VarModel> {
+    if (this.variant) return this.variant.id === id ? Promise.resolve(this) : Promise.reject(new Error(`lowRank(${id}): this model already runs variant ${this.variant.id}`));
+    let p = this.variants.get(id);
+    if (!p) {
+      p = (async () => {
+        const v = findVariant(await this.lowRankManifest(), id, LOW_RANK_MANIFEST);
+        const step = await this.backend.load(await this.readFile(v.file), v.file);
+        return new VarModel(this.config, this.backend, step, this.update, this.decode, this.readFile, v);
+      })();
+      p.catch(() => this.variants.delete(id));
+      this.variants.set(id, p);
+    }
+    return p;
   }
 
   /** Compare this backend's step graph with the PyTorch fixture (see selfcheck.ts). */
@@ -117,7 +163,14 @@ export class VarModel {
     return stepSelfCheck(this.step, this.config, fixture);
   }
 
-  newCache(rows: number): KVCache {
+  /** Run the step graph on raw feeds (tests: variant graph vs the PyTorch fixture). */
+  runStep(feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+    return this.step.run(feeds);
+  }
+
+  newCache(rows: number): CacheStore {
+    const v = this.variant;
+    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows);
     return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
   }
 
@@ -147,7 +200,7 @@ export class VarModel {
       const n = tokensPerScale[t];
       const pos = new BigInt64Array(n);
       for (let i = 0; i < n; i++) pos[i] = BigInt(scaleBegin[t] + i);
-      const fed = cache.heads.map((h) => ({ scale: h.scale, token: h.token }));
+      const fed = Array.from({ length: L * H }, (_, i) => cache.head(Math.floor(i / H), i % H));
       const rec: ScaleRecord = { scale: t, tokens: n, cacheEntries: cache.entries(), cacheBytes: cache.bytes(), ortMs: 0, totalMs: 0 };
       let to = now();
       const out = await this.step.run({ x_in: xIn, labels, pos_idx: { data: pos, dims: [n] }, ...cache.feeds() });
@@ -163,7 +216,7 @@ export class VarModel {
         fedToken: fed.map((f) => f.token),
       };
       if (t < K - 1) {
-        for (let l = 0; l < L; l++) cache.appendLayer(l, out[`present_k_L${l}`], out[`present_v_L${l}`], t);
+        cache.appendStep(out, t);
         opts.policy?.afterScale(t, cache, obs);
       }
       to = now();
@@ -203,6 +256,7 @@ export class VarModel {
       ortMs,
       totalMs: now() - t0,
       policy: opts.policy?.name ?? "full",
+      ...(this.variant ? { lowRank: this.variant.id } : {}),
     };
   }
 }

@@ -1,0 +1,83 @@
+/**
+ * recalkv — ReCalKV (arXiv 2505.24357): compress the WIDTH of the cache instead of its length.
+ * Every entry is kept; keys are cached as one rank-r_k latent per (layer, group of heads) (head-similarity
+ * grouping + whitened grouped SVD) and values as one rank-r_v latent per head (SVD + one ALS calibration,
+ * up-projection folded into the output projection). The factorisation is done offline by
+ * train/recalkv.py, which exports one step graph per rank ratio (data/model/recalkv/recalkv.json); this
+ * method only picks the variant.
+ *
+ * Budget (as for every method, a fraction of the FULL fp32 cache): `rankRatio = 0` (default) picks the
+ * largest shipped variant whose latent cache fits; an explicit rank ratio must be a shipped one and fit.
+ * Budgets below the smallest variant are infeasible (heatkv+recalkv also prunes tokens to go lower).
+ */
+import type { LowRankManifest, LowRankVariant } from "../../var/lowrank.js";
+import { ScheduleError, percent } from "../errors.js";
+import { defineMethod } from "../method.js";
+import { type LowRankPart, type Schedule, predictedBytes } from "../schedule.js";
+import type { ScheduleModel } from "../shape.js";
+import type { Budget } from "../budget.js";
+
+export function lowRankPart(v: LowRankVariant): LowRankPart {
+  return { variant: v.id, rankRatio: v.rankRatio, groupSize: v.groupSize, keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups.map((gs) => gs.map((g) => [...g])) };
+}
+
+/** The shipped variant with this rank ratio, or one line naming the field and the shipped ratios. */
+export function variantByRatio(m: LowRankManifest, ratio: number, source: string, field = "params.rankRatio"): LowRankVariant {
+  const v = m.variants.find((x) => Math.abs(x.rankRatio - ratio) < 1e-9);
+  if (!v) throw new ScheduleError(source, field, `must be one of the shipped ReCalKV rank ratios ${shippedRatios(m)}, got ${ratio}`);
+  return v;
+}
+
+export const shippedRatios = (m: LowRankManifest) =>
+  m.variants
+    .map((v) => v.rankRatio)
+    .sort((a, b) => b - a)
+    .join(", ");
+
+/** Peak bytes of a static keep set held as this variant's latent cache (same accounting as predictedBytes). */
+export function latentPeakBytes(model: ScheduleModel, keep: Uint32Array, part: LowRankPart, budget: Budget): number {
+  const s = { kind: "static", model, keep, lowRank: part } as unknown as Schedule;
+  return predictedBytes(s, budget.rows, budget.bytesPerElement).peak;
+}
+
+export function fullKeep(K: number, N: number): Uint32Array {
+  const keep = new Uint32Array(K * N);
+  for (let t = 1; t < K; t++) keep.fill(((1 << t) - 1) >>> 0, t * N, (t + 1) * N);
+  return keep;
+}
+
+export const recalkv = defineMethod({
+  name: "recalkv",
+  summary: "ReCalKV: every entry kept, keys/values as low-rank latents (grouped whitened SVD keys, calibrated values) of a shipped step-graph variant.",
+  kind: "static",
+  needsStats: false,
+  needsLowRank: true,
+  params: {
+    rankRatio: { type: "number", default: 0, min: 0, max: 1, doc: "latent width / full width of the shipped variant to run; 0 = the largest shipped variant that fits the budget" },
+  },
+  build({ shape, model, budget, lowRank, source }, p) {
+    const m = lowRank as LowRankManifest;
+    const K = shape.numScales;
+    const keep = fullKeep(K, model.numLayers * model.numHeads);
+    const sized = m.variants.map((v) => ({ v, part: lowRankPart(v) })).map((x) => ({ ...x, bytes: latentPeakBytes(model, keep, x.part, budget) }));
+    const fits = (b: number) => b <= budget.bytes * (1 + 1e-12) + 1e-9;
+    let pick: (typeof sized)[number] | undefined;
+    if (p.rankRatio === 0) {
+      pick = sized.filter((x) => fits(x.bytes)).sort((a, b) => b.v.rankRatio - a.v.rankRatio)[0];
+      if (!pick) {
+        const small = sized.sort((a, b) => a.bytes - b.bytes)[0];
+        throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache; use heatkv+recalkv (tokens pruned too) to go lower`);
+      }
+    } else {
+      const v = variantByRatio(m, p.rankRatio, source);
+      pick = sized.find((x) => x.v === v) as (typeof sized)[number];
+      if (!fits(pick.bytes)) throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv with rank ratio ${p.rankRatio}: variant ${v.id} holds ${pick.bytes} B = ${percent(pick.bytes / (budget.bytes / budget.ratio))} of the full cache`);
+    }
+    return {
+      kind: "static",
+      keep,
+      lowRank: pick.part,
+      details: { variant: pick.v.id, latentPeakBytes: pick.bytes, shippedRankRatios: m.variants.map((v) => v.rankRatio), quality: pick.v.quality },
+    };
+  },
+});

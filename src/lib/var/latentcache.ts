@@ -1,0 +1,268 @@
+/**
+ * Physically compact LOW-RANK (ReCalKV) cache for a step-graph variant exported by train/recalkv.py.
+ *
+ * Per (layer, group of heads) one key-latent array [rows, P_g, r_k] holding the UNION of the entries the
+ * group's heads keep; per (layer, head) a value-latent array [rows, P_h, r_v] and, when the head keeps a
+ * strict subset of its group's entries, an index list [P_h] (Int32) of its rows in the group latent (the
+ * graph gathers them). When a head drops an entry that no other head of its group still uses, the group
+ * latent is compacted, so a dropped entry costs no memory. `bytes()` counts exactly what is held: the key
+ * latents, the value latents and the index lists (a head whose entries equal the group's has none; its
+ * identity index is built only while feeding the graph, like the graph's own temporaries).
+ *
+ * Policies see the same per-(layer, head) entry API as KVCache (CacheStore).
+ */
+import type { Tensor } from "./backend.js";
+import type { CacheStore, EntryMeta } from "./kvcache.js";
+
+export interface LowRankLayout {
+  /** key latent width per group (r_k) */
+  keyWidth: number;
+  /** value latent width per head (r_v) */
+  valueWidth: number;
+  /** groups[layer] = list of groups, each the ascending heads in it */
+  groups: number[][][];
+}
+
+interface GroupLatent {
+  /** [rows, P_g, r_k] */
+  kz: Float32Array;
+  scale: Int16Array;
+  token: Int32Array;
+}
+
+interface HeadLatent extends EntryMeta {
+  /** [rows, P_h, r_v] */
+  vz: Float32Array;
+  /** rows of the group latent, strictly increasing; null = identity (the head holds all of its group's entries) */
+  idx: Int32Array | null;
+}
+
+export class LatentCache implements CacheStore {
+  private readonly groupOf: number[][];
+  private readonly gl: GroupLatent[][];
+  private readonly hl: HeadLatent[];
+
+  constructor(
+    readonly numLayers: number,
+    readonly numHeads: number,
+    readonly layout: LowRankLayout,
+    readonly rows: number,
+  ) {
+    for (const [name, v] of Object.entries({ numLayers, numHeads, rows, keyWidth: layout.keyWidth, valueWidth: layout.valueWidth })) {
+      if (!Number.isInteger(v) || v <= 0) throw new Error(`LatentCache: ${name} must be a positive integer, got ${v}`);
+    }
+    if (!Array.isArray(layout.groups) || layout.groups.length !== numLayers) throw new Error(`LatentCache: groups must list ${numLayers} layers, got ${layout.groups?.length}`);
+    this.groupOf = layout.groups.map((gs, l) => {
+      const of = new Array<number>(numHeads).fill(-1);
+      gs.forEach((g, gi) =>
+        g.forEach((h) => {
+          if (!(Number.isInteger(h) && h >= 0 && h < numHeads) || of[h] !== -1) throw new Error(`LatentCache: groups[${l}] must partition heads 0..${numHeads - 1}, got ${JSON.stringify(gs)}`);
+          of[h] = gi;
+        }),
+      );
+      if (of.includes(-1)) throw new Error(`LatentCache: groups[${l}] must partition heads 0..${numHeads - 1}, got ${JSON.stringify(gs)}`);
+      return of;
+    });
+    this.gl = layout.groups.map((gs) => gs.map(() => ({ kz: new Float32Array(0), scale: new Int16Array(0), token: new Int32Array(0) })));
+    this.hl = Array.from({ length: numLayers * numHeads }, () => ({ vz: new Float32Array(0), idx: null, scale: new Int16Array(0), token: new Int32Array(0) }));
+  }
+
+  private at(layer: number, head: number): number {
+    if (!(layer >= 0 && layer < this.numLayers && head >= 0 && head < this.numHeads)) {
+      throw new RangeError(`LatentCache: no (layer ${layer}, head ${head}) in a ${this.numLayers}x${this.numHeads} cache`);
+    }
+    return layer * this.numHeads + head;
+  }
+
+  head(layer: number, head: number): EntryMeta {
+    return this.hl[this.at(layer, head)];
+  }
+
+  /** The group latent of (layer, group): its length, its entries (for tests and plots). */
+  group(layer: number, group: number): Readonly<GroupLatent> {
+    return this.gl[layer][group];
+  }
+
+  /** Rows of the group latent used by (layer, head), or null when it uses all of them. */
+  indexOf(layer: number, head: number): Int32Array | null {
+    return this.hl[this.at(layer, head)].idx;
+  }
+
+  length(layer: number, head: number): number {
+    return this.head(layer, head).scale.length;
+  }
+
+  lengths(): number[] {
+    return this.hl.map((h) => h.scale.length);
+  }
+
+  entries(): number {
+    let n = 0;
+    for (const h of this.hl) n += h.scale.length;
+    return n;
+  }
+
+  bytes(): number {
+    let b = 0;
+    for (const gs of this.gl) for (const g of gs) b += g.kz.byteLength;
+    for (const h of this.hl) b += h.vz.byteLength + (h.idx ? h.idx.byteLength : 0);
+    return b;
+  }
+
+  /** Append scale `scale`'s latents from the variant graph's present_kz_L{l} [rows,G,n,r_k] / present_vz_L{l} [rows,H,n,r_v]. */
+  appendStep(out: Record<string, Tensor>, scale: number): void {
+    for (let l = 0; l < this.numLayers; l++) this.appendLayer(l, out[`present_kz_L${l}`], out[`present_vz_L${l}`], scale);
+  }
+
+  appendLayer(layer: number, presentKz: Tensor, presentVz: Tensor, scale: number): void {
+    const G = this.layout.groups[layer].length;
+    const { keyWidth: rk, valueWidth: rv } = this.layout;
+    const rows = this.rows;
+    const H = this.numHeads;
+    if (!presentKz || !presentVz) throw new Error(`LatentCache.appendLayer(L${layer}): present_kz / present_vz missing — is the step graph a ReCalKV variant?`);
+    const [r1, g1, n, k1] = presentKz.dims;
+    const [r2, h2, n2, v2] = presentVz.dims;
+    if (r1 !== rows || g1 !== G || k1 !== rk || r2 !== rows || h2 !== H || n2 !== n || v2 !== rv) {
+      throw new Error(`LatentCache.appendLayer(L${layer}): expected kz [${rows}, ${G}, n, ${rk}] and vz [${rows}, ${H}, n, ${rv}], got [${presentKz.dims}] and [${presentVz.dims}]`);
+    }
+    const pk = presentKz.data as Float32Array;
+    const pv = presentVz.data as Float32Array;
+    const oldGroupLen: number[] = [];
+    for (let g = 0; g < G; g++) {
+      const gr = this.gl[layer][g];
+      const P = gr.scale.length;
+      oldGroupLen.push(P);
+      const kz = new Float32Array(rows * (P + n) * rk);
+      for (let r = 0; r < rows; r++) {
+        kz.set(gr.kz.subarray(r * P * rk, (r + 1) * P * rk), r * (P + n) * rk);
+        const src = (r * G + g) * n * rk;
+        kz.set(pk.subarray(src, src + n * rk), (r * (P + n) + P) * rk);
+      }
+      this.gl[layer][g] = { kz, scale: appendScale(gr.scale, n, scale), token: appendToken(gr.token, n) };
+    }
+    for (let h = 0; h < H; h++) {
+      const i = layer * H + h;
+      const hc = this.hl[i];
+      const P = hc.scale.length;
+      const vz = new Float32Array(rows * (P + n) * rv);
+      for (let r = 0; r < rows; r++) {
+        vz.set(hc.vz.subarray(r * P * rv, (r + 1) * P * rv), r * (P + n) * rv);
+        const src = (r * H + h) * n * rv;
+        vz.set(pv.subarray(src, src + n * rv), (r * (P + n) + P) * rv);
+      }
+      const Pg = oldGroupLen[this.groupOf[layer][h]];
+      let idx: Int32Array | null = null;
+      if (hc.idx) {
+        idx = new Int32Array(P + n);
+        idx.set(hc.idx);
+        for (let j = 0; j < n; j++) idx[P + j] = Pg + j;
+      }
+      this.hl[i] = { vz, idx, scale: appendScale(hc.scale, n, scale), token: appendToken(hc.token, n) };
+    }
+  }
+
+  keep(layer: number, head: number, indices: ArrayLike<number>): void {
+    const i = this.at(layer, head);
+    const hc = this.hl[i];
+    const P = hc.scale.length;
+    const m = indices.length;
+    for (let j = 0; j < m; j++) {
+      const ix = indices[j];
+      if (!Number.isInteger(ix) || ix < 0 || ix >= P || (j > 0 && ix <= indices[j - 1])) {
+        throw new RangeError(`LatentCache.keep(L${layer}, H${head}): indices must be strictly increasing integers in [0, ${P}), got ${ix} at ${j}`);
+      }
+    }
+    if (m === P) return;
+    const rv = this.layout.valueWidth;
+    const vz = new Float32Array(this.rows * m * rv);
+    for (let r = 0; r < this.rows; r++) {
+      for (let j = 0; j < m; j++) vz.set(hc.vz.subarray((r * P + indices[j]) * rv, (r * P + indices[j] + 1) * rv), (r * m + j) * rv);
+    }
+    const sc = new Int16Array(m);
+    const tk = new Int32Array(m);
+    const idx = new Int32Array(m);
+    for (let j = 0; j < m; j++) {
+      sc[j] = hc.scale[indices[j]];
+      tk[j] = hc.token[indices[j]];
+      idx[j] = hc.idx ? hc.idx[indices[j]] : indices[j];
+    }
+    this.hl[i] = { vz, idx, scale: sc, token: tk };
+    this.compact(layer, this.groupOf[layer][head]);
+  }
+
+  keepWhere(layer: number, head: number, pred: (scale: number, token: number) => boolean): void {
+    const hc = this.head(layer, head);
+    const idx: number[] = [];
+    for (let i = 0; i < hc.scale.length; i++) if (pred(hc.scale[i], hc.token[i])) idx.push(i);
+    this.keep(layer, head, idx);
+  }
+
+  /** Drop group rows no head uses; remap the heads' indices; identity indices become null. */
+  private compact(layer: number, g: number): void {
+    const gr = this.gl[layer][g];
+    const Pg = gr.scale.length;
+    const heads = this.layout.groups[layer][g];
+    const used = new Uint8Array(Pg);
+    for (const h of heads) {
+      const hc = this.hl[layer * this.numHeads + h];
+      if (hc.idx) for (const r of hc.idx) used[r] = 1;
+      else used.fill(1);
+    }
+    let m = 0;
+    const remap = new Int32Array(Pg).fill(-1);
+    for (let r = 0; r < Pg; r++) if (used[r]) remap[r] = m++;
+    if (m < Pg) {
+      const rk = this.layout.keyWidth;
+      const kz = new Float32Array(this.rows * m * rk);
+      const sc = new Int16Array(m);
+      const tk = new Int32Array(m);
+      for (let r = 0; r < Pg; r++) {
+        const j = remap[r];
+        if (j < 0) continue;
+        sc[j] = gr.scale[r];
+        tk[j] = gr.token[r];
+        for (let row = 0; row < this.rows; row++) kz.set(gr.kz.subarray((row * Pg + r) * rk, (row * Pg + r + 1) * rk), (row * m + j) * rk);
+      }
+      this.gl[layer][g] = { kz, scale: sc, token: tk };
+    }
+    for (const h of heads) {
+      const hc = this.hl[layer * this.numHeads + h];
+      if (!hc.idx) continue;
+      const idx = m < Pg ? hc.idx.map((r) => remap[r]) : hc.idx;
+      hc.idx = idx.length === m ? null : idx; // strictly increasing: same length as the group ⇔ identity
+    }
+  }
+
+  feeds(): Record<string, Tensor> {
+    const f: Record<string, Tensor> = {};
+    const { keyWidth: rk, valueWidth: rv } = this.layout;
+    for (let l = 0; l < this.numLayers; l++) {
+      this.gl[l].forEach((gr, g) => {
+        f[`past_kz_L${l}_G${g}`] = { data: gr.kz, dims: [this.rows, gr.scale.length, rk] };
+      });
+      for (let h = 0; h < this.numHeads; h++) {
+        const hc = this.hl[l * this.numHeads + h];
+        const P = hc.scale.length;
+        const idx = new BigInt64Array(P);
+        for (let j = 0; j < P; j++) idx[j] = BigInt(hc.idx ? hc.idx[j] : j);
+        f[`kidx_L${l}_H${h}`] = { data: idx, dims: [P] };
+        f[`past_vz_L${l}_H${h}`] = { data: hc.vz, dims: [this.rows, P, rv] };
+      }
+    }
+    return f;
+  }
+}
+
+function appendScale(old: Int16Array, n: number, scale: number): Int16Array {
+  const a = new Int16Array(old.length + n);
+  a.set(old);
+  a.fill(scale, old.length);
+  return a;
+}
+
+function appendToken(old: Int32Array, n: number): Int32Array {
+  const a = new Int32Array(old.length + n);
+  a.set(old);
+  for (let i = 0; i < n; i++) a[old.length + i] = i;
+  return a;
+}

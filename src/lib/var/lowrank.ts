@@ -1,0 +1,115 @@
+/**
+ * The ReCalKV variants of a model (data/model/recalkv/recalkv.json, written by train/recalkv.py): alternative
+ * step graphs with a low-rank key latent per group of heads and a low-rank value latent per head.
+ * Browser-safe: parsed here, used by the runtime (VarModel.lowRank) and by the schedule methods
+ * (recalkv, heatkv+recalkv) to know the latent widths and the head groups.
+ */
+import { ConfigError } from "./config.js";
+
+export const LOW_RANK_MANIFEST = "recalkv/recalkv.json";
+export const LOW_RANK_VERSION = "heatkv-recalkv/1";
+
+export interface LowRankVariant {
+  /** e.g. "r50" */
+  id: string;
+  /** latent width / full width, for keys and values alike */
+  rankRatio: number;
+  groupSize: number;
+  numGroups: number;
+  /** r_k: key latent width per (layer, group) */
+  keyLatentWidth: number;
+  /** r_v: value latent width per (layer, head) */
+  valueLatentWidth: number;
+  /** groups[layer][group] = ascending heads */
+  groups: number[][][];
+  /** step graph, relative to the model folder */
+  file: string;
+  /** sha256 (16 hex) of the step graph, as written by train/recalkv.py */
+  fileSha256?: string;
+  /** measured by train/recalkv.py (held-out CE, reconstruction errors, logit deltas) */
+  quality: Record<string, number>;
+}
+
+export interface LowRankManifest {
+  version: string;
+  modelId: string;
+  configHash: string;
+  weightsHash: string;
+  variants: LowRankVariant[];
+}
+
+interface ModelDims {
+  modelId: string;
+  configHash: string;
+  weightsHash?: string;
+  numLayers: number;
+  numHeads: number;
+  headDim: number;
+}
+
+/** Validate recalkv.json (and, given the loaded model, that it was made for it). One line naming the field. */
+export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = LOW_RANK_MANIFEST): LowRankManifest {
+  const need = (cond: unknown, field: string, msg: string): void => {
+    if (!cond) throw new ConfigError(source, field, msg);
+  };
+  need(raw && typeof raw === "object" && !Array.isArray(raw), "(root)", "must be a JSON object");
+  const r = raw as Record<string, unknown>;
+  need(r.version === LOW_RANK_VERSION, "version", `must be "${LOW_RANK_VERSION}", got ${JSON.stringify(r.version)}`);
+  for (const k of ["model_id", "config_hash", "weights_hash"]) need(typeof r[k] === "string" && (r[k] as string).length > 0, k, "must be a non-empty string");
+  if (model) {
+    need(r.config_hash === model.configHash, "config_hash", `is ${JSON.stringify(r.config_hash)} but the loaded model has ${JSON.stringify(model.configHash)}: these variants were made for another model`);
+    if (model.weightsHash && model.weightsHash !== "unknown") {
+      need(r.weights_hash === model.weightsHash, "weights_hash", `is ${JSON.stringify(r.weights_hash)} but the loaded model's weights are ${JSON.stringify(model.weightsHash)}: re-run train/recalkv.py`);
+    }
+  }
+  need(Array.isArray(r.variants) && r.variants.length > 0, "variants", "must be a non-empty array");
+  const ids = new Set<string>();
+  const variants = (r.variants as Record<string, unknown>[]).map((v, i) => {
+    const f = (k: string) => `variants[${i}].${k}`;
+    need(v && typeof v === "object", `variants[${i}]`, "must be an object");
+    need(typeof v.id === "string" && /^[a-z0-9_-]+$/i.test(v.id) && !ids.has(v.id), f("id"), `must be a unique identifier, got ${JSON.stringify(v.id)}`);
+    ids.add(v.id as string);
+    need(typeof v.rankRatio === "number" && v.rankRatio > 0 && v.rankRatio <= 1, f("rankRatio"), `must be in (0, 1], got ${JSON.stringify(v.rankRatio)}`);
+    for (const k of ["groupSize", "numGroups", "keyLatentWidth", "valueLatentWidth"]) need(Number.isInteger(v[k]) && (v[k] as number) > 0, f(k), `must be a positive integer, got ${JSON.stringify(v[k])}`);
+    need(typeof v.file === "string" && v.file.length > 0, f("file"), "must be a file name");
+    const groups = v.groups as number[][][];
+    if (model) {
+      const { numLayers: L, numHeads: H, headDim: d } = model;
+      need((v.groupSize as number) * (v.numGroups as number) === H, f("numGroups"), `× groupSize must equal the ${H} heads`);
+      need((v.keyLatentWidth as number) <= (v.groupSize as number) * d, f("keyLatentWidth"), `must be ≤ groupSize × headDim = ${(v.groupSize as number) * d}`);
+      need((v.valueLatentWidth as number) <= d, f("valueLatentWidth"), `must be ≤ headDim = ${d}`);
+      need(Array.isArray(groups) && groups.length === L, f("groups"), `must list ${L} layers`);
+      groups.forEach((gs, l) => {
+        const seen = new Set<number>();
+        need(Array.isArray(gs) && gs.length === v.numGroups, `${f("groups")}[${l}]`, `must list ${v.numGroups} groups`);
+        for (const g of gs) {
+          need(Array.isArray(g) && g.length === v.groupSize, `${f("groups")}[${l}]`, `every group must hold ${v.groupSize} heads, got ${JSON.stringify(g)}`);
+          for (const h of g) {
+            need(Number.isInteger(h) && h >= 0 && h < H && !seen.has(h), `${f("groups")}[${l}]`, `must partition heads 0..${H - 1}, got ${JSON.stringify(gs)}`);
+            seen.add(h);
+          }
+        }
+      });
+    }
+    return {
+      id: v.id as string,
+      rankRatio: v.rankRatio as number,
+      groupSize: v.groupSize as number,
+      numGroups: v.numGroups as number,
+      keyLatentWidth: v.keyLatentWidth as number,
+      valueLatentWidth: v.valueLatentWidth as number,
+      groups: groups.map((gs) => gs.map((g) => [...g])),
+      file: v.file as string,
+      ...(typeof v.fileSha256 === "string" ? { fileSha256: v.fileSha256 } : {}),
+      quality: { ...((v.quality as Record<string, number>) ?? {}) },
+    };
+  });
+  return { version: r.version as string, modelId: r.model_id as string, configHash: r.config_hash as string, weightsHash: r.weights_hash as string, variants };
+}
+
+/** The variant with this id (or rank ratio), or one line listing the shipped ones. */
+export function findVariant(m: LowRankManifest, id: string | number, source = "recalkv", field = "variant"): LowRankVariant {
+  const v = m.variants.find((x) => x.id === id || x.rankRatio === Number(id));
+  if (!v) throw new ConfigError(source, field, `must be one of the shipped variants ${m.variants.map((x) => `${x.id} (rank ratio ${x.rankRatio})`).join(", ")}, got ${JSON.stringify(id)}`);
+  return v;
+}

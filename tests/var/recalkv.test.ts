@@ -1,0 +1,130 @@
+/**
+ * ReCalKV step-graph variants (data/model/recalkv, train/recalkv.py) through onnxruntime-node: each equals
+ * its PyTorch reference on the committed fixture (uneven per-group / per-head lengths, gathered subsets),
+ * the runtime generates with a physically low-rank cache, and policies run unchanged on it.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../loaders/node-backend.js";
+import { buildSchedule } from "../../src/lib/schedules/registry.js";
+import { keptTokens } from "../../src/lib/schedules/schedule.js";
+import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
+import type { Tensor } from "../../src/lib/var/backend.js";
+import { LatentCache } from "../../src/lib/var/latentcache.js";
+import { type LowRankManifest, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
+import type { VarModel } from "../../src/lib/var/runtime.js";
+
+const fx = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "fixture.json"), "utf8"));
+let model: VarModel;
+let manifest: LowRankManifest;
+beforeAll(async () => {
+  model = await loadNodeModel();
+  manifest = loadLowRankManifest(model.config);
+});
+
+const maxAbs = (a: ArrayLike<number>, b: number[]) => {
+  expect(a.length).toBe(b.length);
+  let m = 0;
+  for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+};
+
+describe("ReCalKV variants", () => {
+  it("the manifest belongs to the shipped model and lists the exported variants", () => {
+    expect(manifest.configHash).toBe(model.config.configHash);
+    expect(manifest.weightsHash).toBe(model.config.weightsHash);
+    expect(manifest.variants.map((v) => [v.id, v.rankRatio, v.groupSize, v.keyLatentWidth, v.valueLatentWidth])).toEqual([
+      ["r75", 0.75, 2, 24, 12],
+      ["r50", 0.5, 2, 16, 8],
+      ["r25", 0.25, 2, 8, 4],
+    ]);
+    expect(Object.keys(fx.variants)).toEqual(["r75", "r50", "r25"]);
+  });
+
+  it.each(["r75", "r50", "r25"])("%s: ORT step graph equals the PyTorch low-rank reference (fixture)", async (id) => {
+    const m = await model.lowRank(id);
+    const v = m.variant!;
+    const s = fx.variants[id];
+    const { numLayers: L, numHeads: H, codebookDim: C } = model.config;
+    const G = v.numGroups;
+    const f32 = (a: number[]) => Float32Array.from(a);
+    const n = s.pos_idx.length;
+    const feeds: Record<string, Tensor> = {
+      x_in: { data: f32(s.x_in), dims: [2, n, C] },
+      labels: { data: BigInt64Array.from(s.labels.map(BigInt)), dims: [2] },
+      pos_idx: { data: BigInt64Array.from(s.pos_idx.map(BigInt)), dims: [n] },
+    };
+    for (let i = 0; i < L * G; i++) feeds[`past_kz_L${Math.floor(i / G)}_G${i % G}`] = { data: f32(s.past_kz[i]), dims: [2, s.group_lengths[i], v.keyLatentWidth] };
+    for (let i = 0; i < L * H; i++) {
+      const nm = `L${Math.floor(i / H)}_H${i % H}`;
+      feeds[`kidx_${nm}`] = { data: BigInt64Array.from(s.kidx[i].map(BigInt)), dims: [s.kidx[i].length] };
+      feeds[`past_vz_${nm}`] = { data: f32(s.past_vz[i]), dims: [2, s.kidx[i].length, v.valueLatentWidth] };
+    }
+    const out = await m.runStep(feeds);
+    const errs = {
+      logits: maxAbs(out.logits.data as Float32Array, s.logits),
+      present_kz_L0: maxAbs(out.present_kz_L0.data as Float32Array, s.present_kz_L0),
+      present_vz_L5: maxAbs(out.present_vz_L5.data as Float32Array, s.present_vz_L5),
+      attn: Math.max(...Array.from({ length: L * H }, (_, i) => maxAbs(out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, s.attn[i]))),
+    };
+    console.log(`${id} max |ORT − PyTorch|:`, errs);
+    for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
+    expect(out.present_kz_L0.dims).toEqual([2, G, n, v.keyLatentWidth]);
+    expect(out.attn_L0_H0.dims).toEqual([2, s.kidx[0].length + n]);
+  });
+
+  it("generates with a physically low-rank cache: bytes = rank ratio × full at every scale, same sampler", async () => {
+    const full = await model.generate({ classIndex: 2, seed: 5 });
+    for (const id of ["r75", "r50", "r25"]) {
+      const m = await model.lowRank(id);
+      const r = await m.generate({ classIndex: 2, seed: 5, onScale: (_rec, _obs, cache) => expect(cache).toBeInstanceOf(LatentCache) });
+      const ratio = m.variant!.rankRatio;
+      expect(r.lowRank).toBe(id);
+      expect(r.scales.map((s) => s.cacheBytes)).toEqual(full.scales.map((s) => s.cacheBytes * ratio));
+      expect(r.scales.map((s) => s.cacheEntries)).toEqual(full.scales.map((s) => s.cacheEntries));
+      // coarse scales are (almost) always identical: the first token comes from the same logits order
+      expect(r.image.every((x) => x >= 0 && x <= 1)).toBe(true);
+    }
+    // deterministic
+    const a = await (await model.lowRank("r50")).generate({ classIndex: 1, seed: 9 });
+    const b = await (await model.lowRank("r50")).generate({ classIndex: 1, seed: 9 });
+    expect(a.tokens).toEqual(b.tokens);
+  });
+
+  it("full-width schedules (static heatkv, dynamic h2o) run unchanged on the latent cache", async () => {
+    const m = await model.lowRank("r50");
+    const { syntheticStats } = await import("../../src/lib/schedules/synthetic.js");
+    const stats = syntheticStats(model.config, 3);
+    for (const method of ["heatkv", "h2o", "scalekv"]) {
+      const s = buildSchedule(method, model.config, "30%", { stats });
+      const kept = keptTokens(s);
+      await m.generate({
+        classIndex: 0,
+        seed: 2,
+        policy: scheduleToPolicy(s, model.config),
+        onScale: (rec, _obs, cache) => {
+          if (rec.scale < 6) expect(cache.lengths(), `${method} after ${rec.scale}`).toEqual(kept[rec.scale + 1]);
+        },
+      });
+    }
+  });
+
+  it("a low-rank schedule refuses the full-width graph, and a bad variant id fails with one line", async () => {
+    const s = buildSchedule("recalkv", model.config, "50%", { lowRank: manifest });
+    await expect(model.generate({ classIndex: 0, seed: 1, policy: scheduleToPolicy(s, model.config) })).rejects.toThrow(/the schedule is low-rank \(ReCalKV variant r50\) but the model runs the full-width step graph/);
+    await expect(model.lowRank("r33")).rejects.toThrow(/field "variant" must be one of the shipped variants r75 \(rank ratio 0.75\), r50 \(rank ratio 0.5\), r25 \(rank ratio 0.25\), got "r33"/);
+  });
+
+  it("manifest of another model / bad fields: one line naming the field", () => {
+    const raw = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "recalkv.json"), "utf8"));
+    expect(() => parseLowRankManifest({ ...raw, config_hash: "0000aaaa" }, model.config, "recalkv.json")).toThrow(/^recalkv.json: field "config_hash" is "0000aaaa" but the loaded model has "1f3e06514a65b5d2"/);
+    expect(() => parseLowRankManifest({ ...raw, weights_hash: "ffff" }, model.config, "recalkv.json")).toThrow(/field "weights_hash" .*re-run train\/recalkv.py/);
+    const bad = structuredClone(raw);
+    bad.variants[1].groups[2][0] = [0, 0];
+    expect(() => parseLowRankManifest(bad, model.config, "recalkv.json")).toThrow(/^recalkv.json: field "variants\[1\].groups\[2\]" must partition heads 0..7/);
+    const wide = structuredClone(raw);
+    wide.variants[0].valueLatentWidth = 17;
+    expect(() => parseLowRankManifest(wide, model.config, "recalkv.json")).toThrow('recalkv.json: field "variants[0].valueLatentWidth" must be ≤ headDim = 16');
+  });
+});

@@ -1,0 +1,479 @@
+"""ReCalKV for the demo VAR: low-rank keys (head-similarity grouping + whitened grouped SVD) and calibrated
+low-rank values (folded into the output projection), exported as alternative step graphs.
+
+    /usr/bin/python3 train/recalkv.py --ranks 0.75,0.5,0.25 [--group-size 2] [--calib 256]
+
+Reads the shipped model (train/checkpoint.pt via train.load_trained), never rewrites step.onnx /
+config.json; writes data/model/recalkv/step_r{NN}.onnx, recalkv.json and fixture.json.
+
+Method (arXiv 2505.24357, adapted; no RoPE in this model):
+- Calibration: teacher-forced token maps of `--calib` training images (VQ-VAE encoded), each run with its
+  class label and with the null class (both CFG branches). Per layer, X = the modulated LN input of the qkv
+  projection, all 155 positions: S = Cholesky(XᵀX/N + ε·mean(diag)·I) (mean second moment, so the
+  whitened inputs S⁻¹x, hence the cached latents, have O(1) entries).
+- Keys: per head the whitened key map W_k^h S [d, D]; head similarity = linear CKA between the heads'
+  whitened key features; greedy grouping into groups of g heads (most similar pair of the remaining heads
+  first, then the head most similar to the group). Per group: SVD of the stacked [W_k^h S] (g·d × D),
+  rank r_k: latent z = A x with A = V_rᵀ S⁻¹ [r_k, D] (cached), per-head up-projection B_h [d, r_k]
+  absorbed into the query: score = (B_hᵀ q_h)·z. The key bias b_k^h adds q_h·b_k^h to every score of a
+  query: softmax-invariant, so it is dropped (checked numerically in `check_bias_invariance`).
+- Values (Offline Value Calibration): per head, init = whitened SVD of W_v^h (E = V_rᵀ S⁻¹, C = U_r Σ_r),
+  then one ALS round minimising the ATTENTION-OUTPUT error after the output projection,
+      Σ_q ‖W_o^h (W_v^h − C_h E_h) x̄_{q,h}‖²,  x̄_{q,h} = Σ_k a^h_{qk} x_k  (full-model attention),
+  M-step: M_h = W_o^h C_h ← least squares given E_h; E-step: E_h ← argmin given M_h (pinv(M_h) W_o^h W_v^h).
+  The latent u_h = E_h x [r_v] is cached; M_h [D, r_v] replaces the output projection's columns of head h
+  (o = Σ a u, so W_o^h C_h folds in), and the value bias goes through Σ_k a_k = 1 into the proj bias.
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import build  # noqa: E402
+from models import CONFIG, derived  # noqa: E402
+from train import load_trained, to_tensor  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+OPSET = 17
+EPS = 1e-4
+
+
+# --------------------------------------------------------------------------------------------- data
+@torch.no_grad()
+def encode(vq, images):
+    idx_all, xin_all = [], []
+    x = to_tensor(images)
+    for i in range(0, len(x), 128):
+        _, idx_list, _, _ = vq.quantize(vq.enc(x[i:i + 128]))
+        idx_all.append(torch.cat(idx_list, 1))
+        xin_all.append(vq.idx_to_var_input(idx_list))
+    return torch.cat(idx_all), torch.cat(xin_all)
+
+
+def pick(data, split, n, seed):
+    ids = np.nonzero(data["split"] == split)[0]
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(ids, size=min(n, len(ids)), replace=False))
+
+
+# --------------------------------------------------------------------------------- calibration hooks
+@torch.no_grad()
+def collect(var, labels, xin, acc):
+    """Accumulates per layer the Gram XᵀX, Σx and row count of X (the modulated qkv input) and per head the
+    Gram of the attention-aggregated inputs x̄_q = Σ_k a_qk x_k (full model). Runs the class and the null
+    label on the same inputs (both CFG branches)."""
+    nul = torch.full_like(labels, CONFIG["num_classes"])
+    lab = torch.cat([labels, nul])
+    xi = torch.cat([xin, xin])
+    cond = var.class_emb(lab)
+    sos = cond.unsqueeze(1) + var.pos_start
+    x = torch.cat([sos, var.word_embed(xi)], 1) + var.lvl_emb(var.lvl)[None] + var.pos
+    for l, blk in enumerate(var.blocks):
+        g1, g2, s1, s2, b1, b2 = blk.mods(cond)
+        B, L, D = x.shape
+        xm = blk.ln1(x) * (1 + s1) + b1
+        qkv = blk.qkv(xm).view(B, L, 3, blk.H, blk.d).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(blk.d) + var.mask, -1)  # [B,H,L,L]
+        X = xm.reshape(-1, D).double()
+        xbar = torch.einsum("bhqk,bkd->hbqd", a, xm).reshape(blk.H, -1, D).double()
+        st = acc.setdefault(l, dict(G=0, s=0, n=0, Gb=0))
+        st["G"] = st["G"] + X.T @ X
+        st["s"] = st["s"] + X.sum(0)
+        st["n"] += X.shape[0]
+        st["Gb"] = st["Gb"] + torch.einsum("hnd,hne->hde", xbar, xbar)
+        o = (a @ v).transpose(1, 2).reshape(B, L, D)
+        x = x + blk.proj(o) * g1
+        x = x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
+    return acc
+
+
+def cka_from_cov(C, Wa, Wb):
+    """Linear CKA between the features X Waᵀ and X Wbᵀ, from the centred input covariance C = X_cᵀX_c."""
+    ab = Wa @ C @ Wb.T
+    aa = Wa @ C @ Wa.T
+    bb = Wb @ C @ Wb.T
+    return float(ab.pow(2).sum() / (aa.pow(2).sum().sqrt() * bb.pow(2).sum().sqrt()))
+
+
+def group_heads(sim, g):
+    """Greedy: seed each group with the most similar remaining pair, grow by the head most similar to it."""
+    H = sim.shape[0]
+    left = list(range(H))
+    groups = []
+    while left:
+        if len(left) <= g:
+            groups.append(sorted(left))
+            break
+        best = max(((i, j) for i in left for j in left if i < j), key=lambda p: (sim[p[0], p[1]], -p[0], -p[1]))
+        grp = list(best)
+        while len(grp) < g:
+            nxt = max((h for h in left if h not in grp), key=lambda h: (np.mean([sim[h, m] for m in grp]), -h))
+            grp.append(nxt)
+        groups.append(sorted(grp))
+        left = [h for h in left if h not in grp]
+    return groups
+
+
+# ------------------------------------------------------------------------------------- factorisation
+@torch.no_grad()
+def factorise(var, acc, ratio, g):
+    Lyr, H, d = CONFIG["num_layers"], CONFIG["num_heads"], CONFIG["head_dim"]
+    D = H * d
+    rk, rv = int(round(ratio * g * d)), int(round(ratio * d))
+    layers, report = [], []
+    for l, blk in enumerate(var.blocks):
+        st = acc[l]
+        # mean (not summed) second moments: S⁻¹x is then white (unit variance) on the calibration data, so the
+        # cached latents z = V_rᵀ S⁻¹ x have O(1) entries (balanced factors; fp16-friendly)
+        G = st["G"] / st["n"]
+        mu = st["s"] / st["n"]
+        Cov = G - torch.outer(mu, mu)
+        S = torch.linalg.cholesky(G + EPS * G.diagonal().mean() * torch.eye(D, dtype=G.dtype))
+        Sinv = torch.linalg.inv(S)
+        W = blk.qkv.weight.double()
+        bias = blk.qkv.bias.double()
+        Wq, Wk, Wv = W[:D], W[D:2 * D], W[2 * D:]
+        bq = bias[:D]
+        # CKA of the key features X W_kᵀ = CKA of the whitened projections W_k S (same Gram matrices)
+        sim = np.array([[cka_from_cov(Cov, Wk[i * d:(i + 1) * d], Wk[j * d:(j + 1) * d]) for j in range(H)] for i in range(H)])
+        groups = group_heads(sim, g)
+        A, Bq, bqz, key_err = [], [None] * H, [None] * H, []
+        for grp in groups:
+            Wg = torch.cat([Wk[h * d:(h + 1) * d] for h in grp])  # [g d, D]
+            U, Sig, Vt = torch.linalg.svd(Wg @ S, full_matrices=False)
+            Ag = Vt[:rk] @ Sinv  # [rk, D]
+            Bg = U[:, :rk] * Sig[:rk]  # [g d, rk]
+            A.append(Ag)
+            key_err.append(float(((Wg @ S - Bg @ Vt[:rk]).norm() / (Wg @ S).norm()) ** 2))
+            for i, h in enumerate(grp):
+                Bh = Bg[i * d:(i + 1) * d]  # [d, rk]
+                Bq[h] = Bh.T @ Wq[h * d:(h + 1) * d]  # [rk, D]: q~ = B_hᵀ q_h
+                bqz[h] = Bh.T @ bq[h * d:(h + 1) * d]
+        Wo = blk.proj.weight.double()  # [D, D]
+        bo = blk.proj.bias.double() + Wo @ bias[2 * D:]  # value bias through Σa = 1
+        E, M, val_err0, val_err1 = [], [], [], []
+        for h in range(H):
+            Wvh, Woh = Wv[h * d:(h + 1) * d], Wo[:, h * d:(h + 1) * d]
+            U, Sig, Vt = torch.linalg.svd(Wvh @ S, full_matrices=False)
+            Eh = Vt[:rv] @ Sinv
+            Ch = U[:, :rv] * Sig[:rv]
+            Gb = st["Gb"][h] / st["n"]
+            T = Woh @ Wvh  # [D, D]: target map on x̄
+            err = lambda Mh, Eh_: float(torch.trace((T - Mh @ Eh_) @ Gb @ (T - Mh @ Eh_).T) / torch.trace(T @ Gb @ T.T))
+            Mh = Woh @ Ch
+            val_err0.append(err(Mh, Eh))
+            # one ALS round: M-step (least squares on x̄ given E), then E-step (given M)
+            Mh = T @ Gb @ Eh.T @ torch.linalg.inv(Eh @ Gb @ Eh.T)
+            Eh = torch.linalg.pinv(Mh) @ T
+            val_err1.append(err(Mh, Eh))
+            E.append(Eh)
+            M.append(Mh)
+        layers.append(dict(groups=groups, A=A, Bq=Bq, bqz=bqz, E=E, M=torch.cat(M, 1), bo=bo, sim=sim))
+        report.append(dict(key_rel_err=key_err, value_rel_err_svd=val_err0, value_rel_err_als=val_err1))
+    return dict(ratio=ratio, g=g, rk=rk, rv=rv, layers=layers, report=report)
+
+
+# --------------------------------------------------------------------------------- low-rank PyTorch
+class LowRankVAR(nn.Module):
+    """The VAR with ReCalKV attention: same embeddings, MLP, AdaLN, head as the base model."""
+
+    def __init__(self, var, fac):
+        super().__init__()
+        self.var, self.fac = var, fac
+        self.H, self.d = CONFIG["num_heads"], CONFIG["head_dim"]
+        self.rk, self.rv = fac["rk"], fac["rv"]
+        for l, lay in enumerate(fac["layers"]):
+            f32 = lambda t: nn.Parameter(t.float(), requires_grad=False)
+            self.register_parameter(f"A{l}", f32(torch.cat(lay["A"])))  # [G rk, D]
+            self.register_parameter(f"Q{l}", f32(torch.cat(lay["Bq"])))  # [H rk, D]
+            self.register_parameter(f"bQ{l}", f32(torch.cat(lay["bqz"])))  # [H rk]
+            self.register_parameter(f"E{l}", f32(torch.cat(lay["E"])))  # [H rv, D]
+            self.register_parameter(f"M{l}", f32(lay["M"]))  # [D, H rv]
+            self.register_parameter(f"bo{l}", f32(lay["bo"]))
+        self.group_of = [[next(i for i, grp in enumerate(lay["groups"]) if h in grp) for h in range(self.H)] for lay in fac["layers"]]
+
+    def proj_in(self, l, xm):
+        """xm [B, n, D] -> z [B, G, n, rk], u [B, H, n, rv], q~ [B, H, n, rk]."""
+        B, n, _ = xm.shape
+        z = F.linear(xm, getattr(self, f"A{l}")).view(B, n, -1, self.rk).transpose(1, 2)
+        u = F.linear(xm, getattr(self, f"E{l}")).view(B, n, self.H, self.rv).transpose(1, 2)
+        q = F.linear(xm, getattr(self, f"Q{l}"), getattr(self, f"bQ{l}")).view(B, n, self.H, self.rk).transpose(1, 2)
+        return z, u, q
+
+    def block_forward(self, l, blk, x, cond, mask):
+        g1, g2, s1, s2, b1, b2 = blk.mods(cond)
+        B, L, D = x.shape
+        z, u, q = self.proj_in(l, blk.ln1(x) * (1 + s1) + b1)
+        outs = []
+        for h in range(self.H):
+            a = torch.softmax(q[:, h] @ z[:, self.group_of[l][h]].transpose(-1, -2) / math.sqrt(self.d) + mask, -1)
+            outs.append(a @ u[:, h])
+        o = torch.cat(outs, -1)  # [B, L, H rv]
+        x = x + F.linear(o, getattr(self, f"M{l}"), getattr(self, f"bo{l}")) * g1
+        return x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
+
+    def forward(self, labels, x_in):
+        v = self.var
+        cond = v.class_emb(labels)
+        sos = cond.unsqueeze(1) + v.pos_start
+        x = torch.cat([sos, v.word_embed(x_in)], 1) + v.lvl_emb(v.lvl)[None] + v.pos
+        for l, blk in enumerate(v.blocks):
+            x = self.block_forward(l, blk, x, cond, v.mask)
+        return v.logits_head(x, cond)
+
+    def block_step(self, l, blk, x, cond, past_kz, kidx, past_vz):
+        """past_kz: G tensors [B, P_g, rk]; kidx: H int64 [P_h]; past_vz: H tensors [B, P_h, rv]."""
+        g1, g2, s1, s2, b1, b2 = blk.mods(cond)
+        B, n, D = x.shape
+        z, u, q = self.proj_in(l, blk.ln1(x) * (1 + s1) + b1)
+        outs, masses = [], []
+        for h in range(self.H):
+            gi = self.group_of[l][h]
+            zh = torch.cat([torch.index_select(past_kz[gi], 1, kidx[h]), z[:, gi]], 1)
+            uh = torch.cat([past_vz[h], u[:, h]], 1)
+            a = torch.softmax(q[:, h] @ zh.transpose(-1, -2) / math.sqrt(self.d), -1)
+            outs.append(a @ uh)
+            masses.append(a.sum(1))
+        o = torch.cat(outs, -1)
+        x = x + F.linear(o, getattr(self, f"M{l}"), getattr(self, f"bo{l}")) * g1
+        x = x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
+        return x, z, u, masses
+
+    def step(self, x_in, labels, pos_idx, past_kz, kidx, past_vz):
+        v = self.var
+        cond = v.class_emb(labels)
+        lvl_pos = v.lvl_emb(v.lvl)
+        first = (v.lvl == 0).to(x_in.dtype)[pos_idx][None, :, None]
+        sos = cond.unsqueeze(1) + v.pos_start
+        x = first * sos + (1 - first) * v.word_embed(x_in)
+        x = x + lvl_pos[pos_idx][None] + v.pos[:, pos_idx]
+        zs, us, ms = [], [], []
+        for l, blk in enumerate(v.blocks):
+            x, z, u, m = self.block_step(l, blk, x, cond, past_kz[l], kidx[l], past_vz[l])
+            zs.append(z)
+            us.append(u)
+            ms.append(m)
+        return v.logits_head(x, cond), zs, us, ms
+
+
+class LowRankStepGraph(nn.Module):
+    def __init__(self, lr):
+        super().__init__()
+        self.lr = lr
+        self.Lyr, self.H = CONFIG["num_layers"], CONFIG["num_heads"]
+        self.G = self.H // lr.fac["g"]
+
+    def forward(self, x_in, labels, pos_idx, *past):
+        Lyr, H, G = self.Lyr, self.H, self.G
+        nk, ni = Lyr * G, Lyr * H
+        pk = [list(past[l * G:(l + 1) * G]) for l in range(Lyr)]
+        ki = [list(past[nk + l * H:nk + (l + 1) * H]) for l in range(Lyr)]
+        pv = [list(past[nk + ni + l * H:nk + ni + (l + 1) * H]) for l in range(Lyr)]
+        logits, zs, us, ms = self.lr.step(x_in, labels, pos_idx, pk, ki, pv)
+        return (logits, *zs, *us, *[m for ml in ms for m in ml])
+
+
+def io_names(G):
+    Lyr, H = CONFIG["num_layers"], CONFIG["num_heads"]
+    ins = ["x_in", "labels", "pos_idx"] + [f"past_kz_L{l}_G{g}" for l in range(Lyr) for g in range(G)] + \
+        [f"kidx_L{l}_H{h}" for l in range(Lyr) for h in range(H)] + [f"past_vz_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
+    outs = ["logits"] + [f"present_kz_L{l}" for l in range(Lyr)] + [f"present_vz_L{l}" for l in range(Lyr)] + \
+        [f"attn_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
+    return ins, outs
+
+
+def example_past(fac, gen, lens_h=None):
+    """Random latent cache with uneven per-head lengths; each group's latent = union of its heads' rows."""
+    Lyr, H, g = CONFIG["num_layers"], CONFIG["num_heads"], fac["g"]
+    G = H // g
+    pk, ki, pv, lens = [], [], [], []
+    for l in range(Lyr):
+        for gi, grp in enumerate(fac["layers"][l]["groups"]):
+            Pg = int(torch.randint(0, 14, (1,), generator=gen))
+            pk.append(torch.randn(2, Pg, fac["rk"], generator=gen))
+            lens.append(Pg)
+    li = 0
+    for l in range(Lyr):
+        for h in range(H):
+            gi = next(i for i, grp in enumerate(fac["layers"][l]["groups"]) if h in grp)
+            Pg = lens[l * G + gi]
+            Ph = int(torch.randint(0, Pg + 1, (1,), generator=gen)) if Pg > 0 else 0
+            sel = torch.randperm(Pg, generator=gen)[:Ph].sort().values if Pg > 0 else torch.zeros(0, dtype=torch.long)
+            ki.append(sel.long())
+            pv.append(torch.randn(2, Ph, fac["rv"], generator=gen))
+            li += 1
+    return pk, ki, pv
+
+
+def export_variant(lr, path):
+    fac = lr.fac
+    G = CONFIG["num_heads"] // fac["g"]
+    ins, outs = io_names(G)
+    C = CONFIG["codebook_dim"]
+    pk, ki, pv = example_past(fac, torch.Generator().manual_seed(7))
+    args = (torch.randn(2, 4, C), torch.tensor([1, CONFIG["num_classes"]]), torch.arange(1, 5), *pk, *ki, *pv)
+    dyn = {"x_in": {0: "B", 1: "n"}, "labels": {0: "B"}, "pos_idx": {0: "n"}, "logits": {0: "B", 1: "n"}}
+    for nm in ins[3:]:
+        tail = nm[nm.index("_L") + 1:]  # "L{l}_G{g}" / "L{l}_H{h}": one symbolic length per tensor family
+        if nm.startswith("past_kz"):
+            dyn[nm] = {0: "B", 1: "PG_" + tail}
+        elif nm.startswith("kidx"):
+            dyn[nm] = {0: "P_" + tail}
+        else:
+            dyn[nm] = {0: "B", 1: "P_" + tail}
+    for nm in outs[1:]:
+        dyn[nm] = {0: "B", 2: "n"} if nm.startswith("present") else {0: "B", 1: "Pn_" + nm.split("_", 1)[1]}
+    torch.onnx.export(LowRankStepGraph(lr).eval(), args, path + ".tmp", input_names=ins, output_names=outs,
+                      dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
+    os.replace(path + ".tmp", path)
+
+
+# ------------------------------------------------------------------------------------------ checks
+@torch.no_grad()
+def check_bias_invariance(var, fac, xm_sample):
+    """Max |Δ softmax| between scores with and without the key-bias term q·b_k (must be ~0)."""
+    blk, D, d = var.blocks[0], CONFIG["num_heads"] * CONFIG["head_dim"], CONFIG["head_dim"]
+    W, b = blk.qkv.weight, blk.qkv.bias
+    q = xm_sample @ W[:d].T + b[:d]
+    k = xm_sample @ W[D:D + d].T
+    s0 = torch.softmax(q @ k.T / math.sqrt(d), -1)
+    s1 = torch.softmax(q @ (k + b[D:D + d]).T / math.sqrt(d), -1)
+    return float((s0 - s1).abs().max())
+
+
+@torch.no_grad()
+def ce(model, labels, xin, idx):
+    tot, n = 0.0, 0
+    for i in range(0, len(labels), 64):
+        lg = model(labels[i:i + 64], xin[i:i + 64])
+        tot += float(F.cross_entropy(lg.reshape(-1, lg.shape[-1]), idx[i:i + 64].reshape(-1), reduction="sum"))
+        n += idx[i:i + 64].numel()
+    return tot / n
+
+
+@torch.no_grad()
+def deltas(var, lr, labels, xin):
+    """Max / mean |Δ logits| and max |Δ attention| (layer 0..5, teacher forcing, both branches) vs the full model."""
+    lg0 = var(labels, xin)
+    lg1 = lr(labels, xin)
+    return dict(max_abs_logits=float((lg0 - lg1).abs().max()), mean_abs_logits=float((lg0 - lg1).abs().mean()),
+                top1_agreement=float((lg0.argmax(-1) == lg1.argmax(-1)).float().mean()))
+
+
+def flat(t):
+    return [float(f"{v:.7g}") for v in t.detach().flatten().tolist()]
+
+
+def sha16(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()[:16]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ranks", default="0.75,0.5,0.25")
+    ap.add_argument("--group-size", type=int, default=2)
+    ap.add_argument("--calib", type=int, default=256, help="training images for calibration")
+    ap.add_argument("--out", default=os.path.join(ROOT, "data", "model", "recalkv"))
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    ratios = [float(r) for r in args.ranks.split(",")]
+    g = args.group_size
+    assert CONFIG["num_heads"] % g == 0, "group size must divide the head count"
+    os.makedirs(args.out, exist_ok=True)
+    base_cfg = json.load(open(os.path.join(ROOT, "data", "model", "config.json")))
+    vq, var = load_trained("vqvae"), load_trained("var")
+    data = build(CONFIG["image_size"])
+    cal = pick(data, "train", args.calib, 0)
+    ho = np.nonzero(data["split"] == "heldout")[0]
+    cal_idx, cal_xin = encode(vq, data["images"][cal])
+    ho_idx, ho_xin = encode(vq, data["images"][ho])
+    cal_lab = torch.from_numpy(data["labels"][cal]).long()
+    ho_lab = torch.from_numpy(data["labels"][ho]).long()
+    acc = {}
+    for i in range(0, len(cal), 32):
+        collect(var, cal_lab[i:i + 32], cal_xin[i:i + 32], acc)
+    print(f"calibration: {len(cal)} training images x 2 branches x 155 positions = {acc[0]['n']} rows per layer")
+    ce_full = ce(var, ho_lab, ho_xin, ho_idx)
+    nul = torch.full_like(ho_lab, CONFIG["num_classes"])
+    print(f"held-out CE full model: {ce_full:.4f} nats/token ({len(ho)} images)")
+    with torch.no_grad():
+        lab2 = torch.cat([ho_lab[:2], nul[:2]])
+        cond = var.class_emb(lab2)
+        x0 = torch.cat([cond.unsqueeze(1) + var.pos_start, var.word_embed(torch.cat([ho_xin[:2]] * 2))], 1) + var.lvl_emb(var.lvl)[None] + var.pos
+        _, _, s1, _, b1, _ = var.blocks[0].mods(cond)
+        xm0 = (var.blocks[0].ln1(x0) * (1 + s1) + b1).reshape(-1, CONFIG["num_heads"] * CONFIG["head_dim"])
+    bias_dev = check_bias_invariance(var, None, xm0)
+    print(f"key-bias softmax invariance: max |Δ attention| = {bias_dev:.2e}")
+    variants = []
+    fixture = dict(config_hash=base_cfg["config_hash"], variants={})
+    for ratio in ratios:
+        fac = factorise(var, acc, ratio, g)
+        lr = LowRankVAR(var, fac).eval()
+        vid = f"r{int(round(ratio * 100)):02d}"
+        fname = f"step_{vid}.onnx"
+        path = os.path.join(args.out, fname)
+        export_variant(lr, path)
+        c = ce(lr, ho_lab, ho_xin, ho_idx)
+        dl = deltas(var, lr, torch.cat([ho_lab[:64], nul[:64]]), torch.cat([ho_xin[:64], ho_xin[:64]]))
+        rep = fac["report"]
+        mean = lambda key: float(np.mean([x for r in rep for x in r[key]]))
+        G = CONFIG["num_heads"] // g
+        v = dict(id=vid, rankRatio=ratio, groupSize=g, numGroups=G, keyLatentWidth=fac["rk"], valueLatentWidth=fac["rv"],
+                 groups=[lay["groups"] for lay in fac["layers"]], file=f"recalkv/{fname}", fileSha256=sha16(path),
+                 quality=dict(heldoutCeNats=round(c, 4), heldoutCeFullNats=round(ce_full, 4),
+                              keyRelErrWhitened=round(mean("key_rel_err"), 5),
+                              valueRelErrSvd=round(mean("value_rel_err_svd"), 5), valueRelErrAls=round(mean("value_rel_err_als"), 5),
+                              maxAbsLogitsDelta=round(dl["max_abs_logits"], 4), meanAbsLogitsDelta=round(dl["mean_abs_logits"], 4),
+                              top1Agreement=round(dl["top1_agreement"], 4)),
+                 headCka=[np.round(lay["sim"], 4).tolist() for lay in fac["layers"]])
+        variants.append(v)
+        print(f"{vid}: rk={fac['rk']} rv={fac['rv']} CE {c:.4f} (full {ce_full:.4f}) key err {v['quality']['keyRelErrWhitened']} "
+              f"value err svd {v['quality']['valueRelErrSvd']} -> als {v['quality']['valueRelErrAls']}, "
+              f"|Δlogits| max {dl['max_abs_logits']:.3f} mean {dl['mean_abs_logits']:.4f}, top-1 agree {dl['top1_agreement']:.4f}, "
+              f"{os.path.getsize(path) / 1e6:.1f} MB")
+        # fixture: one step with uneven per-head / per-group lengths
+        gen = torch.Generator().manual_seed(1234)
+        pk, ki, pv = example_past(fac, gen)
+        x_in = torch.randn(2, 9, CONFIG["codebook_dim"], generator=gen)
+        labels = torch.tensor([3, CONFIG["num_classes"]])
+        pos = torch.arange(5, 14)
+        with torch.no_grad():
+            o = LowRankStepGraph(lr)(x_in, labels, pos, *pk, *ki, *pv)
+        Lyr = CONFIG["num_layers"]
+        fixture["variants"][vid] = dict(
+            x_in=flat(x_in), labels=labels.tolist(), pos_idx=pos.tolist(),
+            group_lengths=[p.shape[1] for p in pk], past_kz=[flat(p) for p in pk], kidx=[k.tolist() for k in ki],
+            past_vz=[flat(p) for p in pv], logits=flat(o[0]), present_kz_L0=flat(o[1]), present_vz_L5=flat(o[2 * Lyr]),
+            attn=[flat(m) for m in o[1 + 2 * Lyr:]])
+    manifest = dict(
+        version="heatkv-recalkv/1", method="ReCalKV (arXiv 2505.24357): grouped whitened SVD keys + calibrated values",
+        model_id=base_cfg["model_id"], config_hash=base_cfg["config_hash"], weights_hash=base_cfg["weights_hash"],
+        calibration=dict(trainImages=len(cal), branches=["class", "null"], positions=derived()["total_tokens"], eps=EPS,
+                         heldoutImages=len(ho), valueObjective="sum_q |W_o^h (W_v^h - C_h E_h) xbar_qh|^2, xbar = attention-aggregated qkv input (full model)"),
+        keyBiasSoftmaxMaxDelta=bias_dev,
+        io=dict(inputs="x_in, labels, pos_idx, past_kz_L{l}_G{g} [B,P_g,rk] f32, kidx_L{l}_H{h} [P_h] i64 (rows of the group latent), past_vz_L{l}_H{h} [B,P_h,rv] f32",
+                outputs="logits [B,n,V], present_kz_L{l} [B,G,n,rk], present_vz_L{l} [B,H,n,rv], attn_L{l}_H{h} [B,P_h+n]"),
+        variants=variants)
+    with open(os.path.join(args.out, "recalkv.json.tmp"), "w") as f:
+        json.dump(manifest, f, indent=1)
+    os.replace(os.path.join(args.out, "recalkv.json.tmp"), os.path.join(args.out, "recalkv.json"))
+    with open(os.path.join(args.out, "fixture.json.tmp"), "w") as f:
+        json.dump(fixture, f)
+    os.replace(os.path.join(args.out, "fixture.json.tmp"), os.path.join(args.out, "fixture.json"))
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
