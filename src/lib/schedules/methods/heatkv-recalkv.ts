@@ -45,7 +45,7 @@ export const heatkvRecalkv = defineMethod({
         const o = heat(ratio);
         return fits(o.keep) ? o : null;
       } catch (e) {
-        if (e instanceof ScheduleError) return null;
+        if (e instanceof ScheduleError && e.field === "budget") return null; // infeasible token budget; anything else is a real error
         throw e;
       }
     };

@@ -1,0 +1,99 @@
+/** recalkv and heatkv+recalkv: variant choice, byte accounting (hand-checked union + index bytes), budgets. */
+import { describe, expect, it } from "vitest";
+import { fullCacheBytes } from "../../../src/lib/schedules/budget.js";
+import { buildSchedule } from "../../../src/lib/schedules/registry.js";
+import { type Schedule, keptTokens, predictedBytes } from "../../../src/lib/schedules/schedule.js";
+import { syntheticLowRank, syntheticStats } from "../../../src/lib/schedules/synthetic.js";
+import { TINY, demoConfig, demoLowRank } from "../helpers.js";
+
+const demo = demoConfig();
+const lowRank = demoLowRank();
+const stats = syntheticStats(demo, 4);
+const FULL = fullCacheBytes(demo); // 1,118,208 B
+
+describe("recalkv", () => {
+  it("keeps every entry; picks the widest shipped variant that fits; bytes = rank ratio × full", () => {
+    const cases: [string, string, number][] = [
+      ["100%", "r75", 0.75],
+      ["74%", "r50", 0.5],
+      ["50%", "r50", 0.5],
+      ["49.9%", "r25", 0.25],
+      ["25%", "r25", 0.25],
+    ];
+    for (const [b, id, ratio] of cases) {
+      const s = buildSchedule("recalkv", demo, b, { lowRank });
+      expect(s.lowRank?.variant, b).toBe(id);
+      expect(keptTokens(s)[6].every((n) => n === 91)).toBe(true);
+      expect(predictedBytes(s).peak, b).toBe(FULL * ratio);
+    }
+    // r50: key latent 16 per group of 2 heads (full 32), value latent 8 (full 16), groups from recalkv.json
+    const s = buildSchedule("recalkv", demo, "50%", { lowRank });
+    expect(s.lowRank).toEqual({ variant: "r50", rankRatio: 0.5, groupSize: 2, keyWidth: 16, valueWidth: 8, groups: lowRank.variants[1].groups });
+    // by hand, entering scale 3 (C_3 = 14): 6 layers × (4 groups × 14 × 16 + 8 heads × 14 × 8) × 4 B × 2 rows
+    expect(predictedBytes(s).perScale[3]).toBe(6 * (4 * 14 * 16 + 8 * 14 * 8) * 4 * 2);
+  });
+  it("an explicit rank ratio must be shipped and fit; below the smallest variant is infeasible", () => {
+    expect(buildSchedule("recalkv", demo, "80%", { lowRank, params: { rankRatio: 0.25 } }).lowRank?.variant).toBe("r25");
+    expect(() => buildSchedule("recalkv", demo, "50%", { lowRank, params: { rankRatio: 0.75 } })).toThrow(
+      'schedule: field "budget" 50% is infeasible for recalkv with rank ratio 0.75: variant r75 holds 838656 B = 75% of the full cache',
+    );
+    expect(() => buildSchedule("recalkv", demo, "50%", { lowRank, params: { rankRatio: 0.6 } })).toThrow('schedule: field "params.rankRatio" must be one of the shipped ReCalKV rank ratios 0.75, 0.5, 0.25, got 0.6');
+    expect(() => buildSchedule("recalkv", demo, "20%", { lowRank })).toThrow(
+      'schedule: field "budget" 20% is infeasible for recalkv: the smallest shipped variant r25 (rank ratio 0.25) holds 279552 B = 25% of the full cache; use heatkv+recalkv (tokens pruned too) to go lower',
+    );
+  });
+});
+
+describe("low-rank byte accounting", () => {
+  it("union of a group's kept entries in the key latent, per-head values, Int32 indices for strict subsets (by hand)", () => {
+    // TINY: n = 1,4,9,16, C_3 = 14; synthetic r50: one group {0,1} per layer, key width 2, value width 1
+    const lr = syntheticLowRank(TINY, [0.5]).variants[0];
+    expect([lr.keyLatentWidth, lr.valueLatentWidth, JSON.stringify(lr.groups)]).toEqual([2, 1, "[[[0,1]],[[0,1]]]"]);
+    const keep = new Uint32Array(4 * 4);
+    keep.set([0b011, 0b101, 0b111, 0b111], 3 * 4); // entering scale 3: L0H0 {0,1}, L0H1 {0,2}, layer 1 all
+    const s = { kind: "static", model: TINY, keep, lowRank: { variant: "r50", rankRatio: 0.5, groupSize: 2, keyWidth: 2, valueWidth: 1, groups: lr.groups } } as unknown as Schedule;
+    // layer 0: union {0,1,2} = 14 tokens × 2 × 4 B × 2 rows = 224; values 5·8 + 10·8 = 120; indices (5 + 10) × 4 = 60
+    // layer 1: keys 224; values 2 × 14 × 8 = 224; no indices (both heads hold the union)
+    expect(predictedBytes(s).perScale[3]).toBe(224 + 120 + 60 + 224 + 224);
+    expect(predictedBytes(s, 1, 2).perScale[3]).toBe(14 * 2 * 2 + (5 + 10) * 2 + 60 + 14 * 2 * 2 + 2 * 14 * 2);
+  });
+});
+
+describe("heatkv+recalkv", () => {
+  it("HeatKV's keep sets at the token budget b / rankRatio, within the byte budget (union accounting)", () => {
+    for (const [b, rr] of [["10%", 0.5], ["20%", 0.5], ["10%", 0.25], ["12%", 0.75], ["30%", 0.5]] as const) {
+      const s = buildSchedule("heatkv+recalkv", demo, b, { stats, lowRank, params: { rankRatio: rr } });
+      const tokenRatio = s.details.tokenRatio as number;
+      expect(tokenRatio, b).toBeLessThanOrEqual(Math.min(1, Number.parseFloat(b) / 100 / rr) + 1e-12);
+      expect(s.details.tokenRatioFromWidth).toBeCloseTo(Math.min(1, Number.parseFloat(b) / 100 / rr), 12);
+      // the keep sets are HeatKV's own at that token budget
+      const h = buildSchedule("heatkv", demo, tokenRatio, { stats });
+      expect(s.kind === "static" && h.kind === "static" && Array.from(s.keep)).toEqual(Array.from(h.kind === "static" ? h.keep : []));
+      expect(predictedBytes(s).peak, b).toBeLessThanOrEqual(s.budget.bytes);
+      expect(s.lowRank?.rankRatio).toBe(rr);
+      // union overhead: the byte budget allows more tokens than b, never more than b / rankRatio
+      expect(Math.max(...keptTokens(s).map((r) => r.reduce((a, x) => a + x, 0)))).toBeGreaterThan((Number.parseFloat(b) / 100) * 48 * 91);
+    }
+    // at 50 % with rank ratio 0.5 nothing is pruned: the same bytes as recalkv r50
+    const s = buildSchedule("heatkv+recalkv", demo, "50%", { stats, lowRank });
+    expect(s.details.tokenRatio).toBe(1);
+    expect(predictedBytes(s).perScale).toEqual(predictedBytes(buildSchedule("recalkv", demo, "50%", { lowRank })).perScale);
+  });
+  it("when the union pushes the bytes over, the token budget is lowered to the largest that fits", () => {
+    const s = buildSchedule("heatkv+recalkv", demo, "10%", { stats, lowRank });
+    const tr = s.details.tokenRatio as number;
+    expect(tr).toBeLessThan(0.2);
+    // a slightly larger token budget would not fit
+    const more = buildSchedule("heatkv", demo, Math.min(1, tr + 1e-3), { stats });
+    const over = { ...s, keep: more.kind === "static" ? more.keep : new Uint32Array(0) } as Schedule;
+    expect(predictedBytes(over).peak).toBeGreaterThan(s.budget.bytes);
+  });
+  it("infeasible below the sink scales' latent share; bad params name the field", () => {
+    expect(() => buildSchedule("heatkv+recalkv", demo, "5%", { stats, lowRank })).toThrow(
+      /^schedule: field "budget" 5% is infeasible for heatkv\+recalkv: with rank ratio 0.5 \(variant r50\) even HeatKV's smallest token budget for sigma = 3 \(15.38%: the sink scales 0..2\) does not fit/,
+    );
+    expect(buildSchedule("heatkv+recalkv", demo, "5%", { stats, lowRank, params: { rankRatio: 0.25 } }).lowRank?.variant).toBe("r25");
+    expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { stats, lowRank, params: { rankRatio: 0 } })).toThrow('schedule: field "params.rankRatio" must be a number in (0, 1], got 0');
+    expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { lowRank })).toThrow(/field "stats" are required by method "heatkv"/);
+  });
+});
