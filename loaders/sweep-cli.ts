@@ -51,7 +51,7 @@ export function registerSweepCommands(program: Command): void {
     .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit"))
     .action(async (o) => {
       // method specs use ',' between methods, so a spec's own parameters are joined by '+'
-      const methods = String(o.methods).split(",").map((s) => s.trim().replaceAll("+", ",")).filter(Boolean);
+      const methods = String(o.methods).split(",").map((s) => cliMethodSpec(s.trim())).filter(Boolean);
       const r = await sweep({
         methods,
         budgets: parseBudgetList(o.budgets),
@@ -92,7 +92,7 @@ export function registerSweepCommands(program: Command): void {
       const r = await tune({
         metric: o.metric,
         target: o.target,
-        method: String(o.method).replaceAll("+", ","),
+        method: cliMethodSpec(String(o.method)),
         sigmas: parseSeeds(o.sigmas),
         tolerance: o.tolerance / 100,
         classes: parseClasses(o.classes, o.model),
@@ -106,4 +106,13 @@ export function registerSweepCommands(program: Command): void {
       });
       console.log(describeTune(r));
     });
+}
+
+/**
+ * "heatkv:sigma=1+strict=true" → "heatkv:sigma=1,strict=true": only the parameters (after ':') are joined by
+ * '+' on the command line — a method name may itself contain '+' ("heatkv+recalkv:rankRatio=0.25").
+ */
+export function cliMethodSpec(spec: string): string {
+  const i = spec.indexOf(":");
+  return i < 0 ? spec : spec.slice(0, i) + spec.slice(i).replaceAll("+", ",");
 }

@@ -187,9 +187,9 @@ def factorise(var, acc, ratio, g):
 class LowRankVAR(nn.Module):
     """The VAR with ReCalKV attention: same embeddings, MLP, AdaLN, head as the base model."""
 
-    def __init__(self, var, fac):
+    def __init__(self, var, fac, current_exact=True):
         super().__init__()
-        self.var, self.fac = var, fac
+        self.var, self.fac, self.current_exact = var, fac, current_exact
         self.H, self.d = CONFIG["num_heads"], CONFIG["head_dim"]
         self.rk, self.rv = fac["rk"], fac["rv"]
         for l, lay in enumerate(fac["layers"]):
@@ -210,16 +210,37 @@ class LowRankVAR(nn.Module):
         q = F.linear(xm, getattr(self, f"Q{l}"), getattr(self, f"bQ{l}")).view(B, n, self.H, self.rk).transpose(1, 2)
         return z, u, q
 
+    def exact_qkv(self, blk, xm):
+        """The block's own q, k − b_k, v − b_v [B, H, n, d] (full width, for the current scale's keys)."""
+        B, n, D = xm.shape
+        qkv = blk.qkv(xm).view(B, n, 3, self.H, self.d).permute(2, 0, 3, 1, 4)
+        b = blk.qkv.bias.view(3, self.H, 1, self.d)
+        return qkv[0], qkv[1] - b[1], qkv[2] - b[2]
+
+    def out_proj(self, l, blk, o_lat, o_full):
+        """M·(Σ_past a u) + W_o·(Σ_current a v) + b_o + W_o b_v (value bias through Σa = 1)."""
+        y = F.linear(o_lat, getattr(self, f"M{l}"), getattr(self, f"bo{l}"))
+        return y + F.linear(o_full, blk.proj.weight) if self.current_exact else y
+
     def block_forward(self, l, blk, x, cond, mask):
+        """Teacher forcing: keys/values of earlier scales as latents (what a cache holds); the query's own scale
+        at full width (current_exact) or as latents too."""
         g1, g2, s1, s2, b1, b2 = blk.mods(cond)
         B, L, D = x.shape
-        z, u, q = self.proj_in(l, blk.ln1(x) * (1 + s1) + b1)
-        outs = []
+        xm = blk.ln1(x) * (1 + s1) + b1
+        z, u, qt = self.proj_in(l, xm)
+        q, k, v = self.exact_qkv(blk, xm)
+        lvl = self.var.lvl
+        same = (lvl[:, None] == lvl[None, :]) if self.current_exact else torch.zeros(L, L, dtype=torch.bool)
+        past = (lvl[:, None] >= lvl[None, :]) & ~same
+        lat, full = [], []
         for h in range(self.H):
-            a = torch.softmax(q[:, h] @ z[:, self.group_of[l][h]].transpose(-1, -2) / math.sqrt(self.d) + mask, -1)
-            outs.append(a @ u[:, h])
-        o = torch.cat(outs, -1)  # [B, L, H rv]
-        x = x + F.linear(o, getattr(self, f"M{l}"), getattr(self, f"bo{l}")) * g1
+            s_lat = qt[:, h] @ z[:, self.group_of[l][h]].transpose(-1, -2)
+            s_ex = q[:, h] @ k[:, h].transpose(-1, -2)
+            a = torch.softmax(torch.where(same, s_ex, s_lat) / math.sqrt(self.d) + mask, -1)
+            lat.append((a * past) @ u[:, h])
+            full.append((a * same) @ v[:, h])
+        x = x + self.out_proj(l, blk, torch.cat(lat, -1), torch.cat(full, -1)) * g1
         return x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
 
     def forward(self, labels, x_in):
@@ -232,20 +253,30 @@ class LowRankVAR(nn.Module):
         return v.logits_head(x, cond)
 
     def block_step(self, l, blk, x, cond, past_kz, kidx, past_vz):
-        """past_kz: G tensors [B, P_g, rk]; kidx: H int64 [P_h]; past_vz: H tensors [B, P_h, rv]."""
+        """past_kz: G tensors [B, P_g, rk]; kidx: H int64 [P_h]; past_vz: H tensors [B, P_h, rv]. The scale's own
+        keys/values: full width when current_exact (computed here, never cached), else latents."""
         g1, g2, s1, s2, b1, b2 = blk.mods(cond)
         B, n, D = x.shape
-        z, u, q = self.proj_in(l, blk.ln1(x) * (1 + s1) + b1)
-        outs, masses = [], []
+        xm = blk.ln1(x) * (1 + s1) + b1
+        z, u, qt = self.proj_in(l, xm)
+        q, k, v = self.exact_qkv(blk, xm)
+        lat, full, masses = [], [], []
         for h in range(self.H):
             gi = self.group_of[l][h]
-            zh = torch.cat([torch.index_select(past_kz[gi], 1, kidx[h]), z[:, gi]], 1)
-            uh = torch.cat([past_vz[h], u[:, h]], 1)
-            a = torch.softmax(q[:, h] @ zh.transpose(-1, -2) / math.sqrt(self.d), -1)
-            outs.append(a @ uh)
+            zp = torch.index_select(past_kz[gi], 1, kidx[h])
+            P = zp.shape[1]
+            if self.current_exact:
+                s_all = torch.cat([qt[:, h] @ zp.transpose(-1, -2), q[:, h] @ k[:, h].transpose(-1, -2)], -1)
+                a = torch.softmax(s_all / math.sqrt(self.d), -1)
+                lat.append(a[..., :P] @ past_vz[h])
+                full.append(a[..., P:] @ v[:, h])
+            else:
+                zh = torch.cat([zp, z[:, gi]], 1)
+                uh = torch.cat([past_vz[h], u[:, h]], 1)
+                a = torch.softmax(qt[:, h] @ zh.transpose(-1, -2) / math.sqrt(self.d), -1)
+                lat.append(a @ uh)
             masses.append(a.sum(1))
-        o = torch.cat(outs, -1)
-        x = x + F.linear(o, getattr(self, f"M{l}"), getattr(self, f"bo{l}")) * g1
+        x = x + self.out_proj(l, blk, torch.cat(lat, -1), torch.cat(full, -1) if full else None) * g1
         x = x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
         return x, z, u, masses
 
@@ -385,6 +416,8 @@ def main():
     ap.add_argument("--group-size", type=int, default=2)
     ap.add_argument("--calib", type=int, default=256, help="training images for calibration")
     ap.add_argument("--out", default=os.path.join(ROOT, "data", "model", "recalkv"))
+    ap.add_argument("--latent-current", action="store_true",
+                    help="also run the scale's own keys/values through the latents (default: full width, as computed; only cached entries are latents)")
     args = ap.parse_args()
     torch.set_num_threads(2)
     torch.manual_seed(0)
@@ -420,7 +453,7 @@ def main():
     fixture = dict(config_hash=base_cfg["config_hash"], variants={})
     for ratio in ratios:
         fac = factorise(var, acc, ratio, g)
-        lr = LowRankVAR(var, fac).eval()
+        lr = LowRankVAR(var, fac, not args.latent_current).eval()
         vid = f"r{int(round(ratio * 100)):02d}"
         fname = f"step_{vid}.onnx"
         path = os.path.join(args.out, fname)
@@ -463,6 +496,7 @@ def main():
         calibration=dict(trainImages=len(cal), branches=["class", "null"], positions=derived()["total_tokens"], eps=EPS,
                          heldoutImages=len(ho), valueObjective="sum_q |W_o^h (W_v^h - C_h E_h) xbar_qh|^2, xbar = attention-aggregated qkv input (full model)"),
         keyBiasSoftmaxMaxDelta=bias_dev,
+        currentScale="latent" if args.latent_current else "exact",
         io=dict(inputs="x_in, labels, pos_idx, past_kz_L{l}_G{g} [B,P_g,rk] f32, kidx_L{l}_H{h} [P_h] i64 (rows of the group latent), past_vz_L{l}_H{h} [B,P_h,rv] f32",
                 outputs="logits [B,n,V], present_kz_L{l} [B,G,n,rk], present_vz_L{l} [B,H,n,rv], attn_L{l}_H{h} [B,P_h+n]"),
         variants=variants)

@@ -81,4 +81,21 @@ describe("side by side", () => {
     await screenshot(page, "compare");
     expectClean(log);
   });
+
+  it("runs a low-rank schedule (heatkv+recalkv) with its ReCalKV step graph in the browser, bytes as predicted", async () => {
+    const methodSelect = page.locator("form").filter({has: page.locator("label", {hasText: /^method$/})}).locator("select");
+    const before = await page.locator("[data-testid=compare-compressed]").getAttribute("data-peak-bytes");
+    await methodSelect.selectOption("heatkv+recalkv");
+    const budgetInput = page.locator("form").filter({hasText: "budget"}).locator("input[type=number]");
+    await budgetInput.fill("10");
+    await budgetInput.press("Enter");
+    const compressed = page.locator("[data-testid=compare-compressed]");
+    await expect.poll(async () => (await compressed.getAttribute("data-peak-bytes")) !== before && (await compressed.count()) === 1, {timeout: 240_000, interval: 1000}).toBe(true);
+    // the schedule's own prediction: heatkv+recalkv @ 10 % on the demo model peaks at 111,040 B (latents + indices)
+    await expect.poll(() => compressed.getAttribute("data-peak-bytes"), {timeout: 240_000, interval: 1000}).toBe("111040");
+    expect(await compressed.textContent()).toContain("✓"); // measured = predicted
+    expect(await page.locator("[data-testid=compare-error]").count()).toBe(0);
+    await screenshot(page, "compare-lowrank");
+    expectClean(log);
+  });
 });

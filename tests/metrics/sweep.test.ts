@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../../loaders/calibrate.js";
-import { parseBudgetList } from "../../loaders/sweep-cli.js";
+import { cliMethodSpec, parseBudgetList } from "../../loaders/sweep-cli.js";
 import { CELL_SCHEMA, cellSummaries, cellsPath, parseMethodSpec, sweep, sweepSchema } from "../../loaders/sweep.js";
 import { tune } from "../../loaders/tune.js";
 import { type CellStat, ciFromMoments, headline, meanCI, smallestMeeting, summarizeCells, tCdf, tQuantile } from "../../src/lib/metrics/sweep.js";
@@ -117,6 +117,13 @@ describe("sweep options", () => {
     expect(() => parseMethodSpec("nope")).toThrow(/must be one of/);
     expect(parseBudgetList("5,10,50%,0.2")).toEqual([0.05, 0.1, 0.5, 0.2]);
     expect(() => parseBudgetList("120")).toThrow(/not in/);
+  });
+
+  it("CLI method specs: '+' joins parameters, not method names (heatkv+recalkv)", () => {
+    expect(cliMethodSpec("heatkv:sigma=1+strict=true")).toBe("heatkv:sigma=1,strict=true");
+    expect(cliMethodSpec("heatkv+recalkv")).toBe("heatkv+recalkv");
+    expect(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1")).toBe("heatkv+recalkv:rankRatio=0.25,sigma=1");
+    expect(parseMethodSpec(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1"))).toEqual({ label: "heatkv+recalkv:rankRatio=0.25,sigma=1", method: "heatkv+recalkv", params: { rankRatio: 0.25, sigma: 1 } });
   });
 
   it("docs/sweep.md lists every column", () => {

@@ -160,7 +160,7 @@ export interface HeadlineOptions {
   /** budget of the baselines to match (default 0.2 = 20 %) */
   referenceRatio?: number;
   higherIsBetter: boolean;
-  /** which labels count as baselines (default: every method except heatkv and full) */
+  /** which labels count as baselines (default: every method except heatkv, heatkv+recalkv (HeatKV composed with ReCalKV) and full) */
   isBaseline?: (c: CellStat) => boolean;
 }
 
@@ -184,7 +184,7 @@ export interface Headline {
   rows: HeadlineRow[];
 }
 
-const defaultIsBaseline = (c: CellStat) => c.method !== "heatkv" && c.method !== "full";
+const defaultIsBaseline = (c: CellStat) => c.method !== "heatkv" && c.method !== "heatkv+recalkv" && c.method !== "full";
 const sameRatio = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 
 /**
