@@ -111,7 +111,7 @@ const pct = (r: number) => `${+(100 * r).toFixed(2)} %`;
 /** Mean metric vs measured peak KV bytes (log x), one line + 95 % band per method; the full cache as a rule. */
 export function qualityChart(cells: readonly Cell[], metric: string, opts: {labels: string[]; width?: number}): HTMLElement {
   const m = metricOption(metric);
-  const data = cells.filter((c) => c.method !== "full" && !c.infeasible && Number.isFinite(c.mean)).map((c) => ({...c, kib: c.bytes / 1024})).sort((a, b) => a.label.localeCompare(b.label) || a.kib - b.kib);
+  const data = cells.filter((c) => c.method !== "full" && !c.infeasible && Number.isFinite(c.mean)).map((c) => ({...c, kib: c.bytes / 1024})).sort((a, b) => byCodePoint(a.label, b.label) || a.kib - b.kib);
   const full = cells.find((c) => c.method === "full");
   const shown = [...new Set(data.map((d) => d.label))];
   // one label per swept budget, at the mean measured bytes of that budget over the methods shown
@@ -151,7 +151,7 @@ export function qualityChart(cells: readonly Cell[], metric: string, opts: {labe
 export function cellsTable(cells: readonly Cell[], metric: string): HTMLElement {
   const m = metricOption(metric);
   const f = (v: number) => (Number.isFinite(v) ? formatNumber(v, 4) : "—");
-  const rows = [...cells].sort((a, b) => a.label.localeCompare(b.label) || a.ratio - b.ratio).map((c) => ({
+  const rows = [...cells].sort((a, b) => byCodePoint(a.label, b.label) || a.ratio - b.ratio).map((c) => ({
     method: c.label,
     budget: pct(c.ratio),
     bytes: c.infeasible ? "—" : `${formatBytes(c.bytes)}${c.bytesMatch ? " ✓" : " ≠ predicted"}`,
@@ -303,6 +303,9 @@ export interface Comparison {
   ssim: number;
   agreement: number[];
 }
+
+/** Code-point order (as DuckDB's ORDER BY), not the locale's: "heatkv+recalkv" < "heatkv:sigma=1". */
+export const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Build the schedule in the page; throws the ScheduleError message for infeasible budgets. */
 export function pageSchedule(config: ModelConfig, stats: HeadScaleStats, method: string, budgetPct: number, sigma: number, lowRank?: LowRankManifest): Schedule {
