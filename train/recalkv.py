@@ -190,6 +190,7 @@ class LowRankVAR(nn.Module):
     def __init__(self, var, fac, current_exact=True):
         super().__init__()
         self.var, self.fac, self.current_exact = var, fac, current_exact
+        self.record = None  # a list: teacher-forced attention maps [B, L, L] per (layer, head) are appended
         self.H, self.d = CONFIG["num_heads"], CONFIG["head_dim"]
         self.rk, self.rv = fac["rk"], fac["rv"]
         for l, lay in enumerate(fac["layers"]):
@@ -238,6 +239,8 @@ class LowRankVAR(nn.Module):
             s_lat = qt[:, h] @ z[:, self.group_of[l][h]].transpose(-1, -2)
             s_ex = q[:, h] @ k[:, h].transpose(-1, -2)
             a = torch.softmax(torch.where(same, s_ex, s_lat) / math.sqrt(self.d) + mask, -1)
+            if self.record is not None:
+                self.record.append(a)
             lat.append((a * past) @ u[:, h])
             full.append((a * same) @ v[:, h])
         x = x + self.out_proj(l, blk, torch.cat(lat, -1), torch.cat(full, -1)) * g1
@@ -394,11 +397,34 @@ def ce(model, labels, xin, idx):
 
 @torch.no_grad()
 def deltas(var, lr, labels, xin):
-    """Max / mean |Δ logits| and max |Δ attention| (layer 0..5, teacher forcing, both branches) vs the full model."""
+    """Max / mean |Δ logits| and top-1 agreement (teacher forcing, both branches) vs the full model."""
     lg0 = var(labels, xin)
     lg1 = lr(labels, xin)
     return dict(max_abs_logits=float((lg0 - lg1).abs().max()), mean_abs_logits=float((lg0 - lg1).abs().mean()),
                 top1_agreement=float((lg0.argmax(-1) == lg1.argmax(-1)).float().mean()))
+
+
+@torch.no_grad()
+def attention_deltas(var, lr, labels, xin):
+    """Teacher-forced attention of every (layer, head, query) vs the full model: mean total-variation distance
+    ½Σ_k|a − a'| and max |Δa| (both CFG branches)."""
+    cond = var.class_emb(labels)
+    x = torch.cat([cond.unsqueeze(1) + var.pos_start, var.word_embed(xin)], 1) + var.lvl_emb(var.lvl)[None] + var.pos
+    full = []
+    for blk in var.blocks:
+        g1, g2, s1, s2, b1, b2 = blk.mods(cond)
+        B, L, D = x.shape
+        qkv = blk.qkv(blk.ln1(x) * (1 + s1) + b1).view(B, L, 3, blk.H, blk.d).permute(2, 0, 3, 1, 4)
+        a = torch.softmax(qkv[0] @ qkv[1].transpose(-1, -2) / math.sqrt(blk.d) + var.mask, -1)
+        full += [a[:, h] for h in range(blk.H)]
+        x = x + blk.proj((a @ qkv[2]).transpose(1, 2).reshape(B, L, D)) * g1
+        x = x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
+    lr.record = []
+    lr(labels, xin)
+    low, lr.record = lr.record, None
+    tv = torch.stack([0.5 * (p - q).abs().sum(-1).mean() for p, q in zip(full, low)])
+    mx = max(float((p - q).abs().max()) for p, q in zip(full, low))
+    return dict(mean_tv=float(tv.mean()), max_abs=mx)
 
 
 def flat(t):
@@ -460,6 +486,7 @@ def main():
         export_variant(lr, path)
         c = ce(lr, ho_lab, ho_xin, ho_idx)
         dl = deltas(var, lr, torch.cat([ho_lab[:64], nul[:64]]), torch.cat([ho_xin[:64], ho_xin[:64]]))
+        da = attention_deltas(var, lr, torch.cat([ho_lab[:16], nul[:16]]), torch.cat([ho_xin[:16], ho_xin[:16]]))
         rep = fac["report"]
         mean = lambda key: float(np.mean([x for r in rep for x in r[key]]))
         G = CONFIG["num_heads"] // g
@@ -469,12 +496,14 @@ def main():
                               keyRelErrWhitened=round(mean("key_rel_err"), 5),
                               valueRelErrSvd=round(mean("value_rel_err_svd"), 5), valueRelErrAls=round(mean("value_rel_err_als"), 5),
                               maxAbsLogitsDelta=round(dl["max_abs_logits"], 4), meanAbsLogitsDelta=round(dl["mean_abs_logits"], 4),
-                              top1Agreement=round(dl["top1_agreement"], 4)),
+                              top1Agreement=round(dl["top1_agreement"], 4),
+                              attentionMeanTotalVariation=round(da["mean_tv"], 5), attentionMaxAbsDelta=round(da["max_abs"], 4)),
                  headCka=[np.round(lay["sim"], 4).tolist() for lay in fac["layers"]])
         variants.append(v)
         print(f"{vid}: rk={fac['rk']} rv={fac['rv']} CE {c:.4f} (full {ce_full:.4f}) key err {v['quality']['keyRelErrWhitened']} "
               f"value err svd {v['quality']['valueRelErrSvd']} -> als {v['quality']['valueRelErrAls']}, "
               f"|Δlogits| max {dl['max_abs_logits']:.3f} mean {dl['mean_abs_logits']:.4f}, top-1 agree {dl['top1_agreement']:.4f}, "
+              f"attention TV mean {da['mean_tv']:.4f} max |Δ| {da['max_abs']:.3f}, "
               f"{os.path.getsize(path) / 1e6:.1f} MB")
         # fixture: one step with uneven per-head / per-group lengths
         gen = torch.Generator().manual_seed(1234)

@@ -390,7 +390,7 @@ export function agreementChart(c: Comparison, patchNums: number[], width = 640):
 
 /** The sweep label the page's settings correspond to (heatkv's default σ is 3; other methods at defaults). */
 export function sweepLabel(method: string, sigma: number): string {
-  return method === "heatkv" && sigma !== 3 ? `heatkv:sigma=${sigma}` : method;
+  return (method === "heatkv" || method === "heatkv+recalkv") && sigma !== 3 ? `${method}:sigma=${sigma}` : method;
 }
 
 /** The Node sweep's row for the same class, seed, method and budget, when the sweep ran that cell. */
