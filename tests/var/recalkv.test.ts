@@ -10,7 +10,7 @@ import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../loaders/nod
 import { buildSchedule } from "../../src/lib/schedules/registry.js";
 import { keptTokens } from "../../src/lib/schedules/schedule.js";
 import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
-import type { Tensor } from "../../src/lib/var/backend.js";
+import { lowRankFixtureFeeds } from "../../src/lib/var/selfcheck.js";
 import { LatentCache } from "../../src/lib/var/latentcache.js";
 import { type LowRankManifest, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
 import type { VarModel } from "../../src/lib/var/runtime.js";
@@ -46,21 +46,10 @@ describe("ReCalKV variants", () => {
     const m = await model.lowRank(id);
     const v = m.variant!;
     const s = fx.variants[id];
-    const { numLayers: L, numHeads: H, codebookDim: C } = model.config;
+    const { numLayers: L, numHeads: H } = model.config;
     const G = v.numGroups;
-    const f32 = (a: number[]) => Float32Array.from(a);
     const n = s.pos_idx.length;
-    const feeds: Record<string, Tensor> = {
-      x_in: { data: f32(s.x_in), dims: [2, n, C] },
-      labels: { data: BigInt64Array.from(s.labels.map(BigInt)), dims: [2] },
-      pos_idx: { data: BigInt64Array.from(s.pos_idx.map(BigInt)), dims: [n] },
-    };
-    for (let i = 0; i < L * G; i++) feeds[`past_kz_L${Math.floor(i / G)}_G${i % G}`] = { data: f32(s.past_kz[i]), dims: [2, s.group_lengths[i], v.keyLatentWidth] };
-    for (let i = 0; i < L * H; i++) {
-      const nm = `L${Math.floor(i / H)}_H${i % H}`;
-      feeds[`kidx_${nm}`] = { data: BigInt64Array.from(s.kidx[i].map(BigInt)), dims: [s.kidx[i].length] };
-      feeds[`past_vz_${nm}`] = { data: f32(s.past_vz[i]), dims: [2, s.kidx[i].length, v.valueLatentWidth] };
-    }
+    const feeds = lowRankFixtureFeeds(model.config, v, s);
     const out = await m.runStep(feeds);
     const errs = {
       logits: maxAbs(out.logits.data as Float32Array, s.logits),
@@ -72,6 +61,18 @@ describe("ReCalKV variants", () => {
     for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
     expect(out.present_kz_L0.dims).toEqual([2, G, n, v.keyLatentWidth]);
     expect(out.attn_L0_H0.dims).toEqual([2, s.kidx[0].length + n]);
+  });
+
+  it("lowRankSelfCheck (what /compare runs before trusting WebGPU): ok on its own fixture, fails on another variant's", async () => {
+    const m = await model.lowRank("r50");
+    const ok = await m.lowRankSelfCheck(fx);
+    expect(ok.ok).toBe(true);
+    expect(ok.maxAbsLogits).toBeLessThan(1e-4);
+    const wrong = await m.lowRankSelfCheck({ variants: { r50: { ...fx.variants.r50, logits: fx.variants.r50.logits.map((x: number) => x + 0.01) } } });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.maxAbsLogits).toBeCloseTo(0.01, 4);
+    await expect(m.lowRankSelfCheck({ variants: {} })).rejects.toThrow("recalkv/fixture.json: no fixture for variant r50");
+    await expect(model.lowRankSelfCheck(fx)).rejects.toThrow(/full-width step graph/);
   });
 
   it("generates with a physically low-rank cache: bytes = rank ratio × full at every scale, same sampler", async () => {

@@ -318,11 +318,29 @@ export function generateFull(model: VarModel, classIndex: number, seed: number):
   return model.generate({classIndex, seed, ...SWEEP_SAMPLER});
 }
 
+const checkedVariants = new WeakSet<VarModel>();
+let lowRankFixtureBytes: (() => Promise<Uint8Array>) | null = null;
+const lowRankFixture = () => {
+  if (!lowRankFixtureBytes) throw new Error("recalkv/fixture.json: not published by the site (needed to self-check a low-rank variant on WebGPU)");
+  return lowRankFixtureBytes();
+};
+/** Where compare() finds recalkv/fixture.json (the page passes its FileAttachment). */
+export function setLowRankFixture(file: {arrayBuffer(): Promise<ArrayBuffer>}): void {
+  lowRankFixtureBytes = async () => new Uint8Array(await file.arrayBuffer());
+}
+
 /** The compressed run of the same class and seed as `full`, and its metrics against it. */
 export async function compare(model: VarModel, schedule: Schedule, full: GenerateResult): Promise<Comparison> {
   const cfg = model.config;
   // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache (loaded once per variant)
   const m = schedule.lowRank ? await model.lowRank(schedule.lowRank.variant) : model;
+  if (m.variant && model.backend.name.includes("webgpu") && !checkedVariants.has(m)) {
+    // the page self-checks the base graph before trusting WebGPU; a variant is checked on first use
+    const fx = JSON.parse(new TextDecoder().decode(await lowRankFixture()));
+    const check = await m.lowRankSelfCheck(fx);
+    if (!check.ok) throw new Error(`WebGPU computes the ReCalKV step graph ${m.variant.id} wrongly (max |Δ logits| ${check.maxAbsLogits.toPrecision(2)} vs the PyTorch fixture): pick the wasm backend for low-rank schedules`);
+    checkedVariants.add(m);
+  }
   const compressed = await m.generate({classIndex: full.classIndex, seed: full.seed, ...SWEEP_SAMPLER, policy: scheduleToPolicy(schedule, cfg)});
   return {
     full, compressed, schedule,

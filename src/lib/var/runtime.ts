@@ -8,7 +8,7 @@ import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClas
 import { type CacheStore, KVCache } from "./kvcache.js";
 import { LatentCache } from "./latentcache.js";
 import { LOW_RANK_MANIFEST, type LowRankVariant, findVariant, parseLowRankManifest } from "./lowrank.js";
-import { type SelfCheck, stepSelfCheck } from "./selfcheck.js";
+import { type LowRankStepFixture, lowRankSelfCheck, type SelfCheck, stepSelfCheck } from "./selfcheck.js";
 import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
 
 /** What the queries of one scale did with the cache they were given. */
@@ -161,6 +161,12 @@ export class VarModel {
   /** Compare this backend's step graph with the PyTorch fixture (see selfcheck.ts). */
   selfCheck(fixture: Parameters<typeof stepSelfCheck>[2]): Promise<SelfCheck> {
     return stepSelfCheck(this.step, this.config, fixture);
+  }
+
+  /** A ReCalKV variant's step graph vs its PyTorch fixture (recalkv/fixture.json), e.g. before trusting WebGPU. */
+  async lowRankSelfCheck(fixture: { variants: Record<string, LowRankStepFixture> }): Promise<SelfCheck> {
+    if (!this.variant) throw new Error("lowRankSelfCheck: this model runs the full-width step graph (use selfCheck)");
+    return lowRankSelfCheck(this.step, this.config, this.variant, fixture);
   }
 
   /** Run the step graph on raw feeds (tests: variant graph vs the PyTorch fixture). */

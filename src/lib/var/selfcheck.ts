@@ -6,6 +6,7 @@
  */
 import type { Session, Tensor } from "./backend.js";
 import type { ModelConfig } from "./config.js";
+import type { LowRankVariant } from "./lowrank.js";
 
 export const SELF_CHECK_TOLERANCE = 1e-3;
 
@@ -44,17 +45,64 @@ export function fixtureStepFeeds(cfg: ModelConfig, s: StepFixture): Record<strin
 }
 
 export async function stepSelfCheck(step: Session, cfg: ModelConfig, fixture: { step: StepFixture }): Promise<SelfCheck> {
-  const { numLayers: L, numHeads: H } = cfg;
   const s = fixture.step;
   const out = await step.run(fixtureStepFeeds(cfg, s));
+  return compareOutputs(out, cfg, s.logits, s.attn);
+}
+
+function compareOutputs(out: Record<string, Tensor>, cfg: ModelConfig, logits: number[], attn: number[][]): SelfCheck {
+  const { numLayers: L, numHeads: H } = cfg;
   const maxAbs = (a: ArrayLike<number>, b: number[]) => {
     if (a.length !== b.length) return Number.POSITIVE_INFINITY;
     let m = 0;
     for (let i = 0; i < b.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
     return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
   };
-  const maxAbsLogits = maxAbs(out.logits.data as Float32Array, s.logits);
+  const maxAbsLogits = maxAbs(out.logits.data as Float32Array, logits);
   let maxAbsAttn = 0;
-  for (let i = 0; i < L * H; i++) maxAbsAttn = Math.max(maxAbsAttn, maxAbs(out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, s.attn[i]));
+  for (let i = 0; i < L * H; i++) maxAbsAttn = Math.max(maxAbsAttn, maxAbs(out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, attn[i]));
   return { maxAbsLogits, maxAbsAttn, ok: maxAbsLogits < SELF_CHECK_TOLERANCE && maxAbsAttn < SELF_CHECK_TOLERANCE };
+}
+
+/** One ReCalKV variant's fixture step (data/model/recalkv/fixture.json → variants[id], train/recalkv.py). */
+export interface LowRankStepFixture {
+  x_in: number[];
+  labels: number[];
+  pos_idx: number[];
+  /** per (layer, group) latent length P_g */
+  group_lengths: number[];
+  past_kz: number[][];
+  /** per (layer, head): rows of its group latent */
+  kidx: number[][];
+  past_vz: number[][];
+  logits: number[];
+  attn: number[][];
+}
+
+/** The variant step graph's inputs for its fixture step (uneven per-group / per-head lengths, gathered subsets). */
+export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "numGroups" | "keyLatentWidth" | "valueLatentWidth">, s: LowRankStepFixture): Record<string, Tensor> {
+  const { numLayers: L, numHeads: H, codebookDim: C } = cfg;
+  const G = v.numGroups;
+  const f32 = (a: number[]) => Float32Array.from(a);
+  const n = s.pos_idx.length;
+  const feeds: Record<string, Tensor> = {
+    x_in: { data: f32(s.x_in), dims: [2, n, C] },
+    labels: { data: BigInt64Array.from(s.labels.map(BigInt)), dims: [2] },
+    pos_idx: { data: BigInt64Array.from(s.pos_idx.map(BigInt)), dims: [n] },
+  };
+  for (let i = 0; i < L * G; i++) feeds[`past_kz_L${Math.floor(i / G)}_G${i % G}`] = { data: f32(s.past_kz[i]), dims: [2, s.group_lengths[i], v.keyLatentWidth] };
+  for (let i = 0; i < L * H; i++) {
+    const nm = `L${Math.floor(i / H)}_H${i % H}`;
+    feeds[`kidx_${nm}`] = { data: BigInt64Array.from(s.kidx[i].map(BigInt)), dims: [s.kidx[i].length] };
+    feeds[`past_vz_${nm}`] = { data: f32(s.past_vz[i]), dims: [2, s.kidx[i].length, v.valueLatentWidth] };
+  }
+  return feeds;
+}
+
+/** Run a ReCalKV variant's step graph on its PyTorch fixture; largest deviations (as stepSelfCheck). */
+export async function lowRankSelfCheck(step: Session, cfg: ModelConfig, v: LowRankVariant, fixture: { variants: Record<string, LowRankStepFixture> }): Promise<SelfCheck> {
+  const s = fixture.variants?.[v.id];
+  if (!s) throw new Error(`recalkv/fixture.json: no fixture for variant ${v.id}`);
+  const out = await step.run(lowRankFixtureFeeds(cfg, v, s));
+  return compareOutputs(out, cfg, s.logits, s.attn);
 }
