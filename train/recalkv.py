@@ -427,6 +427,31 @@ def attention_deltas(var, lr, labels, xin):
     return dict(mean_tv=float(tv.mean()), max_abs=mx)
 
 
+@torch.no_grad()
+def step_vs_forward(lr, labels, xin):
+    """Max |Δ logits| between the scale-by-scale step() (the exported graph's reference, growing latent cache)
+    and teacher-forced forward() (what the CE is measured with) on the same inputs."""
+    dv = derived()
+    Lyr, H, G = CONFIG["num_layers"], CONFIG["num_heads"], CONFIG["num_heads"] // lr.fac["g"]
+    B = labels.shape[0]
+    ref = lr(labels, xin)
+    pk = [[torch.zeros(B, 0, lr.rk) for _ in range(G)] for _ in range(Lyr)]
+    pv = [[torch.zeros(B, 0, lr.rv) for _ in range(H)] for _ in range(Lyr)]
+    outs = []
+    for si in range(dv["num_scales"]):
+        n, b = dv["tokens_per_scale"][si], dv["scale_begin"][si]
+        xi = torch.zeros(B, 1, CONFIG["codebook_dim"]) if si == 0 else xin[:, b - 1:b - 1 + n]
+        ki = [[torch.arange(pk[l][0].shape[1]) for _ in range(H)] for l in range(Lyr)]
+        logits, zs, us, _ = lr.step(xi, labels, torch.arange(b, b + n), pk, ki, pv)
+        outs.append(logits)
+        for l in range(Lyr):
+            for g in range(G):
+                pk[l][g] = torch.cat([pk[l][g], zs[l][:, g]], 1)
+            for h in range(H):
+                pv[l][h] = torch.cat([pv[l][h], us[l][:, h]], 1)
+    return float((torch.cat(outs, 1) - ref).abs().max())
+
+
 def flat(t):
     return [float(f"{v:.7g}") for v in t.detach().flatten().tolist()]
 
@@ -487,6 +512,7 @@ def main():
         c = ce(lr, ho_lab, ho_xin, ho_idx)
         dl = deltas(var, lr, torch.cat([ho_lab[:64], nul[:64]]), torch.cat([ho_xin[:64], ho_xin[:64]]))
         da = attention_deltas(var, lr, torch.cat([ho_lab[:16], nul[:16]]), torch.cat([ho_xin[:16], ho_xin[:16]]))
+        svf = step_vs_forward(lr, torch.cat([ho_lab[:4], nul[:4]]), torch.cat([ho_xin[:4], ho_xin[:4]]))
         rep = fac["report"]
         mean = lambda key: float(np.mean([x for r in rep for x in r[key]]))
         G = CONFIG["num_heads"] // g
@@ -497,13 +523,14 @@ def main():
                               valueRelErrSvd=round(mean("value_rel_err_svd"), 5), valueRelErrAls=round(mean("value_rel_err_als"), 5),
                               maxAbsLogitsDelta=round(dl["max_abs_logits"], 4), meanAbsLogitsDelta=round(dl["mean_abs_logits"], 4),
                               top1Agreement=round(dl["top1_agreement"], 4),
-                              attentionMeanTotalVariation=round(da["mean_tv"], 5), attentionMaxAbsDelta=round(da["max_abs"], 4)),
+                              attentionMeanTotalVariation=round(da["mean_tv"], 5), attentionMaxAbsDelta=round(da["max_abs"], 4),
+                              stepVsForwardMaxAbsLogits=float(f"{svf:.3g}")),
                  headCka=[np.round(lay["sim"], 4).tolist() for lay in fac["layers"]])
         variants.append(v)
         print(f"{vid}: rk={fac['rk']} rv={fac['rv']} CE {c:.4f} (full {ce_full:.4f}) key err {v['quality']['keyRelErrWhitened']} "
               f"value err svd {v['quality']['valueRelErrSvd']} -> als {v['quality']['valueRelErrAls']}, "
               f"|Δlogits| max {dl['max_abs_logits']:.3f} mean {dl['mean_abs_logits']:.4f}, top-1 agree {dl['top1_agreement']:.4f}, "
-              f"attention TV mean {da['mean_tv']:.4f} max |Δ| {da['max_abs']:.3f}, "
+              f"attention TV mean {da['mean_tv']:.4f} max |Δ| {da['max_abs']:.3f}, step vs forward {svf:.2e}, "
               f"{os.path.getsize(path) / 1e6:.1f} MB")
         # fixture: one step with uneven per-head / per-group lengths
         gen = torch.Generator().manual_seed(1234)
