@@ -6,7 +6,7 @@
 import {spawnSync} from "node:child_process";
 import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
-import {delimiter, join} from "node:path";
+import {delimiter, join, resolve} from "node:path";
 import {pathToFileURL} from "node:url";
 import {prefill, ROOT} from "./prefill-framework-cache.js";
 
@@ -58,8 +58,8 @@ export async function buildSite(output = process.env.HEATKV_DIST ?? "dist"): Pro
     built_at: new Date().toISOString()
   };
   if (report.ok) {
-    mkdirSync(join(ROOT, output, "_heatkv"), {recursive: true});
-    writeFileSync(join(ROOT, output, "_heatkv", "build.json"), JSON.stringify(report, null, 2) + "\n");
+    mkdirSync(resolve(ROOT, output, "_heatkv"), {recursive: true});
+    writeFileSync(resolve(ROOT, output, "_heatkv", "build.json"), JSON.stringify(report, null, 2) + "\n");
   }
   console.log(
     report.ok
