@@ -188,7 +188,7 @@ export async function buildExplorerData(opts: { classes?: number[]; seeds?: numb
     const col = rows.map((r) => r[n]);
     arrays[n] = t === "VARCHAR" ? col : t === "INTEGER" ? Int32Array.from(col as number[]) : Float64Array.from(col as number[]);
   }
-  files.push({ name: "heads.arrow", data: tableToIPC(tableFromArrays(arrays as never), "file") });
+  files.push({ name: "heads.arrow", data: tableToIPC(tableFromArrays(arrays as Parameters<typeof tableFromArrays>[0]), "file") });
   const index = {
     format: EXPLORER_FORMAT,
     model: { id: cfg.modelId, patchNums: cfg.patchNums, numLayers: cfg.numLayers, numHeads: H, classes: cfg.classes, imageSize: S, totalTokens: L, weightsHash: cfg.weightsHash },
