@@ -22,10 +22,13 @@ const waitRender = async (before: string | null) => expect.poll(rendered, { time
 const state = () => page.evaluate(() => (document.querySelector(".heatkv-explorer") as unknown as { state: Record<string, unknown> }).state);
 
 async function clickHead(layer: number, head: number, shift = false) {
+  await page.getByTestId("hx-overview").scrollIntoViewIfNeeded();
   const box = (await page.getByTestId("hx-overview").boundingBox())!;
   const cell = box.width / H;
   const before = await rendered();
-  await page.mouse.click(box.x + (head + 0.5) * cell, box.y + (layer + 0.5) * cell, { modifiers: shift ? ["Shift"] : [] });
+  if (shift) await page.keyboard.down("Shift");
+  await page.mouse.click(box.x + (head + 0.5) * cell, box.y + (layer + 0.5) * cell);
+  if (shift) await page.keyboard.up("Shift");
   await waitRender(before);
 }
 
@@ -61,6 +64,7 @@ describe("head explorer", () => {
 
     // click a patch of the finest scale: overlays on every scale up to it, summing to the row's total (1)
     const fine = page.getByTestId(`hx-scale-${K - 1}`);
+    await fine.scrollIntoViewIfNeeded();
     const fb = (await fine.boundingBox())!;
     const g = config.patch_nums[K - 1];
     let before = await rendered();
@@ -82,6 +86,7 @@ describe("head explorer", () => {
 
     // a patch of scale 2 → overlays on scales 0..2 only
     const mid = page.getByTestId("hx-scale-2");
+    await mid.scrollIntoViewIfNeeded();
     const mb = (await mid.boundingBox())!;
     before = await rendered();
     await page.mouse.click(mb.x + mb.width * 0.5, mb.y + mb.height * 0.5);
@@ -106,6 +111,11 @@ describe("head explorer", () => {
     expect(kept).toBeLessThan(100);
     before = await rendered();
     await page.getByTestId("hx-budget").selectOption("10");
+    await waitRender(before);
+    // σ = 3 sink scales hold 15.4 % of the cache: 10 % is infeasible for heatkv, and the page says why
+    expect(await page.locator(".heatkv-explorer .heatkv-error").textContent()).toMatch(/⚠ .*infeasible for heatkv.*minimum feasible budget is 15\.39%/);
+    before = await rendered();
+    await page.getByTestId("hx-budget").selectOption("20");
     await waitRender(before);
     await expect.poll(async () => Number((await page.getByTestId("hx-schedule-note").textContent())!.match(/keeps (\d+\.\d) %/)?.[1] ?? NaN)).toBeLessThanOrEqual(kept);
     await screenshot(page, "explorer-schedule");

@@ -262,7 +262,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
           c.fillRect(x + (cellW - thumbH) / 2 + s * cell, y + 1 + t * cell, Math.ceil(cell), Math.ceil(cell));
         }
       }
-      c.fillStyle = "#111";
+      c.fillStyle = hi > lo && (r[state.metric] - lo) / (hi - lo) > 0.6 ? "#fff" : "#111";
       c.font = "9px sans-serif";
       c.textAlign = "center";
       c.fillText(headLabel(lh), x + cellW / 2, y + cellW - 3);
@@ -578,6 +578,9 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     const size = Math.max(72, Math.min(120, Math.floor(((opts.width ?? 900) - 20) / K) - 8));
     const sums: string[] = [];
     let overlays = 0;
+    // one normalisation over the whole pyramid: a scale with little attention stays faint
+    let gmax = 0;
+    if (A && q >= 0) for (let k = 0; k < L; k++) gmax = Math.max(gmax, state.dir === "gives" ? A[q * L + k] : A[k * L + q]);
     pyrCanvases.forEach((canvas, s) => {
       const dpr = 2;
       canvas.width = size * dpr;
@@ -602,14 +605,10 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
           const tok = lay.begin[s] + i;
           vals[i] = state.dir === "gives" ? A[q * L + tok] : A[tok * L + q];
         }
-        let max = 0;
         let sum = 0;
-        for (const v of vals) {
-          max = Math.max(max, v);
-          sum += v;
-        }
+        for (const v of vals) sum += v;
         for (let i = 0; i < g * g; i++) {
-          const a = max > 0 ? vals[i] / max : 0;
+          const a = gmax > 0 ? Math.sqrt(vals[i] / gmax) : 0;
           c.fillStyle = `rgba(255,45,85,${(0.85 * a).toFixed(3)})`;
           c.fillRect((i % g) * cs, Math.floor(i / g) * cs, cs, cs);
         }
@@ -643,7 +642,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     else {
       const i = q - lay.begin[tq];
       const g = grid[tq];
-      pyrInfo.textContent = `${state.dir === "gives" ? "Attention given by" : "Attention received by"} token (row ${Math.floor(i / g)}, col ${i % g}) of scale ${scaleLabel(tq)} in ${heads.length > 1 ? `${state.agg} of ${heads.map(headLabel).join(", ")}` : headLabel(locked)}; red = share of the largest cell per scale. ${sums.join(" · ")}`;
+      pyrInfo.textContent = `${state.dir === "gives" ? "Attention given by" : "Attention received by"} token (row ${Math.floor(i / g)}, col ${i % g}) of scale ${scaleLabel(tq)} in ${heads.length > 1 ? `${state.agg} of ${heads.map(headLabel).join(", ")}` : headLabel(locked)}; red opacity = √(value / largest value on any scale): ${gmax.toPrecision(3)}. ${sums.join(" · ")}`;
     }
   }
 
