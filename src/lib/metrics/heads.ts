@@ -148,7 +148,7 @@ export function headMetrics(A: ArrayLike<number>, lay: ScaleLayout, opts: Metric
       for (let k = 0; k < vis; k++) {
         const a = A[q * L + k];
         if (a > 0) h -= a * Math.log(a);
-        d += a * Math.hypot(qx - lay.centre[2 * k], qy - lay.centre[2 * k + 1]);
+        d += a * Math.sqrt((qx - lay.centre[2 * k]) ** 2 + (qy - lay.centre[2 * k + 1]) ** 2);
         if (k < lay.begin[t]) hist.push(a);
       }
       entT += h / Math.log(vis);
