@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeLog8, encodeLog8, headMetrics, headScaleMass, keyColumn, labelHeads, packHead, queryRow, scaleLayout, unpackHead } from "../../src/lib/metrics/heads.js";
+import { decodeLog8, decodePacked, encodeLog8, headMetrics, headScaleMass, keyColumn, labelHeads, packHead, queryRow, scaleLayout, unpackHead } from "../../src/lib/metrics/heads.js";
 
 /**
  * Toy A: patch nums [1, 2] → tokens [1, 4], L = 5. Cell centres on [0,1]²: scale 0 → (½, ½); scale 1 →
@@ -96,5 +96,12 @@ describe("head metrics on toy attention", () => {
     expect(Array.from(queryRow(A, layA, 2))).toEqual([0.5, 0, 0.5, 0, 0]);
     expect(Array.from(keyColumn(A, layA, 0))).toEqual([1, 0.5, 0.5, 0.5, 0.5]);
     expect(() => unpackHead(new Uint8Array(3), layA)).toThrow(/expected 21/);
+    // packed probabilities: row q of scale 1 starts at 1 + 5(q − 1); A[2, 0] = ½, A[2, 2] = ½
+    const P = decodePacked(bytes, layA);
+    expect(P.length).toBe(21);
+    expect(P[layA.rowStart[2] + 0]).toBeCloseTo(0.5, 1);
+    expect(P[layA.rowStart[2] + 2]).toBeCloseTo(0.5, 1);
+    expect(P[layA.rowStart[2] + 1]).toBe(0);
+    expect(P[0]).toBeCloseTo(1, 1);
   });
 });

@@ -239,6 +239,13 @@ export function unpackHead(bytes: Uint8Array, lay: ScaleLayout, out = new Float3
   return out;
 }
 
+/** Packed log8 bytes → packed probabilities (same row layout; A[q, k] = out[rowStart[q] + k] for k < visible). */
+export function decodePacked(bytes: Uint8Array, lay: ScaleLayout, out = new Float32Array(lay.packedSize)): Float32Array {
+  if (bytes.length !== lay.packedSize) throw new Error(`decodePacked: ${bytes.length} bytes, expected ${lay.packedSize}`);
+  for (let i = 0; i < bytes.length; i++) out[i] = LOG8[bytes[i]];
+  return out;
+}
+
 /** Attention that query token q gives to every key (length L, zeros on invisible keys). */
 export function queryRow(A: ArrayLike<number>, lay: ScaleLayout, q: number): Float32Array {
   const L = lay.total;

@@ -2,7 +2,7 @@
 // attention matrices (packed log8, src/lib/metrics/heads.ts). Browser-safe; the /explorer page builds a
 // source from Framework FileAttachments, the explorer benchmark from URLs of a synthetic big-shape set.
 import { tableFromIPC } from "apache-arrow";
-import { METRIC_NAMES, type HeadMetrics, scaleLayout, type ScaleLayout, unpackHead } from "../metrics/heads.js";
+import { decodePacked, METRIC_NAMES, type HeadMetrics, scaleLayout, type ScaleLayout } from "../metrics/heads.js";
 
 export type Branch = "cond" | "uncond";
 export const BRANCHES: Branch[] = ["cond", "uncond"];
@@ -115,7 +115,11 @@ export function urlSource(index: ExplorerIndex, rows: HeadRow[], base: string): 
   };
 }
 
-/** Decoded-matrix cache in front of a source (the last `size` heads stay decoded). */
+/**
+ * Decoded-matrix cache in front of a source (the last `size` heads stay decoded). Matrices stay in the
+ * packed block-causal layout (heads.ts): A[q, k] = m[layout.rowStart[q] + k] for k < visible keys of q —
+ * half the memory of a dense L × L array and nothing to expand.
+ */
 export class MatrixCache {
   readonly layout: ScaleLayout;
   private readonly map = new Map<string, Promise<Float32Array>>();
@@ -134,7 +138,7 @@ export class MatrixCache {
       this.map.set(key, p);
       return p;
     }
-    p = this.source.head(image, branch, layer, head).then((b) => unpackHead(b, this.layout));
+    p = this.source.head(image, branch, layer, head).then((b) => decodePacked(b, this.layout));
     p.catch(() => this.map.delete(key));
     this.map.set(key, p);
     while (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);

@@ -223,6 +223,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   const cellW = Math.max(34, Math.min(72, Math.floor((opts.width ?? 900) / Math.max(8, H)) - 2));
   const thumbH = cellW - 14;
   let ovOrder: number[] = [];
+  let thumbLegend: Element | undefined;
   const ovPos = (lh: number) => {
     const i = ovOrder.indexOf(lh);
     return { x: (i % H) * cellW, y: Math.floor(i / H) * cellW };
@@ -230,6 +231,33 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   function metricRange(rows: HeadRow[]): [number, number] {
     const v = rows.filter(Boolean).map((r) => r[state.metric]).filter(Number.isFinite);
     return [Math.min(...v), Math.max(...v)];
+  }
+  /** every head's K × K thumbnail as one K·N × K image (lower triangle opaque), made once per image/branch */
+  const thumbCache = new Map<string, HTMLCanvasElement>();
+  function thumbnails(image: number, branch: Branch, rows: HeadRow[]): HTMLCanvasElement {
+    const key = `${image}/${branch}`;
+    let cv = thumbCache.get(key);
+    if (cv) return cv;
+    cv = document.createElement("canvas");
+    cv.width = K * NL * H;
+    cv.height = K;
+    const img = new ImageData(cv.width, K);
+    rows.forEach((r, lh) => {
+      if (!r) return;
+      for (let t = 0; t < K; t++) {
+        for (let s = 0; s <= t; s++) {
+          const o = (t * cv!.width + lh * K + s) * 4;
+          const j = Math.round(Math.sqrt(Math.max(0, Math.min(1, r.mass[t * K + s]))) * 255) * 3;
+          img.data[o] = LUT_VIRIDIS[j];
+          img.data[o + 1] = LUT_VIRIDIS[j + 1];
+          img.data[o + 2] = LUT_VIRIDIS[j + 2];
+          img.data[o + 3] = 255;
+        }
+      }
+    });
+    cv.getContext("2d")!.putImageData(img, 0, 0);
+    thumbCache.set(key, cv);
+    return cv;
   }
   function drawOverview() {
     const rows = headRows(state.image, state.branch);
@@ -248,7 +276,8 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     c.fillRect(0, 0, Wc, Hc);
     const [lo, hi] = metricRange(rows);
     const locked = state.layer * H + state.head;
-    const cell = thumbH / K;
+    const thumbs = thumbnails(state.image, state.branch, rows);
+    c.imageSmoothingEnabled = false;
     for (const lh of ovOrder) {
       const r = rows[lh];
       const { x, y } = ovPos(lh);
@@ -256,12 +285,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       // metric band behind the label
       c.fillStyle = css(LUT_HEAT, hi > lo ? (r[state.metric] - lo) / (hi - lo) : 0.5);
       c.fillRect(x + 1, y + thumbH + 2, cellW - 2, cellW - thumbH - 3);
-      for (let t = 0; t < K; t++) {
-        for (let s = 0; s <= t; s++) {
-          c.fillStyle = css(LUT_VIRIDIS, Math.sqrt(r.mass[t * K + s]));
-          c.fillRect(x + (cellW - thumbH) / 2 + s * cell, y + 1 + t * cell, Math.ceil(cell), Math.ceil(cell));
-        }
-      }
+      c.drawImage(thumbs, lh * K, 0, K, K, x + (cellW - thumbH) / 2, y + 1, thumbH, thumbH);
       c.fillStyle = hi > lo && (r[state.metric] - lo) / (hi - lo) > 0.6 ? "#fff" : "#111";
       c.font = "9px sans-serif";
       c.textAlign = "center";
@@ -277,7 +301,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     ovCaption.textContent = `${state.sort ? `Heads sorted by ${METRIC_INFO[state.metric].label} (highest first, row by row)` : "Rows: layers 0–" + (NL - 1) + " · columns: heads 0–" + (H - 1)}. Thumbnail: target scale (rows, coarse at top) × source scale (columns), colour = √(mean attention mass). Band under each head: ${METRIC_INFO[state.metric].label}. ${imageLabel(state.image)}, ${state.branch}.`;
     ovLegend.replaceChildren(
       Plot.legend({ color: { type: "linear", domain: [lo, hi], interpolate: interpolateYlOrRd, label: `${METRIC_INFO[state.metric].label} (${METRIC_INFO[state.metric].unit})` }, width: 320 }) as Element,
-      Plot.legend({ color: { type: "sqrt", domain: [0, 1], interpolate: interpolateViridis, label: "thumbnail: mean attention mass of target on source (0–1)" }, width: 320 }) as Element,
+      (thumbLegend ??= Plot.legend({ color: { type: "sqrt", domain: [0, 1], interpolate: interpolateViridis, label: "thumbnail: mean attention mass of target on source (0–1)" }, width: 320 }) as Element),
     );
   }
   const headAt = (ev: MouseEvent): number | null => {
@@ -341,17 +365,24 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     );
   };
 
-  /** the locked head, or the mean/max of the locked head and the combined ones */
-  async function selectedMatrix(image: number, branch: Branch, heads: number[]): Promise<Float32Array> {
-    const ms = await Promise.all(heads.map((lh) => matrices.get(image, branch, Math.floor(lh / H), lh % H)));
-    if (ms.length === 1) return ms[0];
-    const out = new Float32Array(ms[0].length);
-    for (const m of ms) for (let i = 0; i < out.length; i++) out[i] = state.agg === "max" ? Math.max(out[i], m[i]) : out[i] + m[i] / ms.length;
-    return out;
+  /** the locked head, or the mean/max of the locked head and the combined ones (packed layout; memoised) */
+  let memo: { key: string; m: Promise<Float32Array> } | null = null;
+  function selectedMatrix(image: number, branch: Branch, heads: number[]): Promise<Float32Array> {
+    const key = `${image}/${branch}/${state.agg}/${heads.join(",")}`;
+    if (memo?.key === key) return memo.m;
+    const m = Promise.all(heads.map((lh) => matrices.get(image, branch, Math.floor(lh / H), lh % H))).then((ms) => {
+      if (ms.length === 1) return ms[0];
+      const out = new Float32Array(ms[0].length);
+      if (state.agg === "max") for (const x of ms) for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], x[i]);
+      else for (const x of ms) for (let i = 0; i < out.length; i++) out[i] += x[i] / ms.length;
+      return out;
+    });
+    memo = { key, m };
+    return m;
   }
 
   const MAX_PIXELS = 720;
-  /** Draws rows [r0, r1) × columns [0, c1) of a dense L × L matrix on a canvas (max-pooled to ≤ 720 px). */
+  /** Draws rows [r0, r1) × columns [0, c1) of a packed matrix on a canvas (max-pooled to ≤ 720 px). */
   function drawMatrix(canvas: HTMLCanvasElement, A: Float32Array, dropped: ((t: number, s: number) => boolean) | null): { vmax: number; keptMass: number; totalMass: number } {
     const t = state.scale;
     const r0 = t < 0 ? 0 : lay.begin[t];
@@ -373,10 +404,11 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       const py = Math.floor(((q - r0) * ph) / rows);
       const tq = lay.scaleOf[q];
       const vis = lay.visible[tq];
-      const base = q * L;
+      const base = lay.rowStart[q];
+      const rowPx = py * pw;
       for (let k = 0; k < vis && k < c1; k++) {
         const v = A[base + k];
-        const i = py * pw + colPx[k];
+        const i = rowPx + colPx[k];
         totalMass += v;
         if (k < sinkEnd) {
           flag[i] = Math.max(flag[i], 2);
@@ -580,7 +612,11 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     let overlays = 0;
     // one normalisation over the whole pyramid: a scale with little attention stays faint
     let gmax = 0;
-    if (A && q >= 0) for (let k = 0; k < L; k++) gmax = Math.max(gmax, state.dir === "gives" ? A[q * L + k] : A[k * L + q]);
+    // packed: A[q, k] = A[rowStart[q] + k] for k ≤ visible(q); gives reads row q, receives column q of later rows
+    if (A && q >= 0) {
+      if (state.dir === "gives") for (let k = 0; k < lay.visible[tq]; k++) gmax = Math.max(gmax, A[lay.rowStart[q] + k]);
+      else for (let r = lay.begin[tq]; r < L; r++) gmax = Math.max(gmax, A[lay.rowStart[r] + q]);
+    }
     pyrCanvases.forEach((canvas, s) => {
       const dpr = 2;
       canvas.width = size * dpr;
@@ -603,7 +639,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
         const vals = new Float32Array(g * g);
         for (let i = 0; i < g * g; i++) {
           const tok = lay.begin[s] + i;
-          vals[i] = state.dir === "gives" ? A[q * L + tok] : A[tok * L + q];
+          vals[i] = state.dir === "gives" ? A[lay.rowStart[q] + tok] : A[lay.rowStart[tok] + q];
         }
         let sum = 0;
         for (const v of vals) sum += v;
@@ -748,13 +784,23 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     const keys = Object.keys(change) as (keyof ExplorerState)[];
     const any = (...k: (keyof ExplorerState)[]) => keys.length === 0 || k.some((x) => keys.includes(x));
     if (any("image", "branch", "metric", "sort", "agg")) rebuildControls();
+    const tm: Record<string, number> = {};
+    let t0 = performance.now();
     if (any("image", "branch", "metric", "sort", "layer", "head", "combine")) drawOverview();
+    tm.overview = performance.now() - t0;
     if (any("cmp", "scale", "color", "norm", "sink", "cmpLayer", "cmpHead", "cmpImage", "sched", "budget")) rebuildDetailControls();
     if (any("dir")) rebuildPyrControls();
+    t0 = performance.now();
+    const sel = [state.layer * H + state.head, ...state.combine];
+    if (sel.every((lh) => matrices.hasMatrix(Math.floor(lh / H), lh % H))) await selectedMatrix(state.image, state.branch, sel);
+    tm.fetchDecode = performance.now() - t0;
+    t0 = performance.now();
     const detail = any("image", "branch", "layer", "head", "combine", "agg", "scale", "patch", "dir", "norm", "color", "sink", "cmp", "sched", "budget") ? drawDetail() : null;
     const cmp = any("image", "branch", "layer", "head", "scale", "patch", "dir", "norm", "color", "sink", "cmp", "cmpLayer", "cmpHead", "cmpImage") ? drawCompare() : null;
     const pyr = any("image", "branch", "layer", "head", "combine", "agg", "patch", "dir") ? drawPyramid() : null;
     await Promise.all([detail, cmp, pyr]);
+    tm.draw = performance.now() - t0;
+    root.dataset.timing = Object.entries(tm).map(([k, x]) => `${k} ${x.toFixed(1)}`).join(", ");
     if (v === version) root.dataset.rendered = String(v);
   }
   root.state = state;
