@@ -93,7 +93,7 @@ interface Served {
   close(): Promise<void>;
 }
 
-async function serve(dist: string, shapes: AttentionShape[]): Promise<Served> {
+export async function serve(dist: string, shapes: AttentionShape[]): Promise<Served> {
   const files = new Map<string, Uint8Array | string>();
   for (const s of shapes) {
     const base = `/bench-explorer/${s.name}`;

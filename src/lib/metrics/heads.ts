@@ -207,7 +207,8 @@ export function encodeLog8(p: number): number {
   return Math.min(255, Math.max(1, Math.round(1 + ((Math.log10(p) + 6) * 254) / 6)));
 }
 
-const LOG8 = Float32Array.from({ length: 256 }, (_, c) => (c === 0 ? 0 : 10 ** (-6 + (6 * (c - 1)) / 254)));
+/** decoded value of every log8 code */
+export const LOG8 = Float32Array.from({ length: 256 }, (_, c) => (c === 0 ? 0 : 10 ** (-6 + (6 * (c - 1)) / 254)));
 
 export function decodeLog8(c: number): number {
   return LOG8[c];

@@ -2,7 +2,7 @@
 // attention matrices (packed log8, src/lib/metrics/heads.ts). Browser-safe; the /explorer page builds a
 // source from Framework FileAttachments, the explorer benchmark from URLs of a synthetic big-shape set.
 import { tableFromIPC } from "apache-arrow";
-import { decodePacked, METRIC_NAMES, type HeadMetrics, scaleLayout, type ScaleLayout } from "../metrics/heads.js";
+import { METRIC_NAMES, type HeadMetrics, scaleLayout, type ScaleLayout } from "../metrics/heads.js";
 
 export type Branch = "cond" | "uncond";
 export const BRANCHES: Branch[] = ["cond", "uncond"];
@@ -116,13 +116,16 @@ export function urlSource(index: ExplorerIndex, rows: HeadRow[], base: string): 
 }
 
 /**
- * Decoded-matrix cache in front of a source (the last `size` heads stay decoded). Matrices stay in the
- * packed block-causal layout (heads.ts): A[q, k] = m[layout.rowStart[q] + k] for k < visible keys of q —
- * half the memory of a dense L × L array and nothing to expand.
+ * A head's matrix in the packed block-causal layout (heads.ts): A[q, k] = m[layout.rowStart[q] + k] for
+ * k < visible keys of q — log8 codes as stored (Uint8Array; value = LOG8[code]) or probabilities (Float32Array,
+ * e.g. a combination of heads). Half the memory of a dense L × L array, a quarter as codes; nothing to expand.
  */
+export type PackedMatrix = Uint8Array | Float32Array;
+
+/** Matrix cache in front of a source (the last `size` heads stay in memory, as codes). */
 export class MatrixCache {
   readonly layout: ScaleLayout;
-  private readonly map = new Map<string, Promise<Float32Array>>();
+  private readonly map = new Map<string, Promise<Uint8Array>>();
   constructor(
     readonly source: ExplorerSource,
     private readonly size = 24,
@@ -130,7 +133,7 @@ export class MatrixCache {
     this.layout = scaleLayout(source.index.gridNums ?? source.index.model.patchNums);
   }
 
-  get(image: number, branch: Branch, layer: number, head: number): Promise<Float32Array> {
+  get(image: number, branch: Branch, layer: number, head: number): Promise<Uint8Array> {
     const key = `${image}/${branch}/${layer}/${head}`;
     let p = this.map.get(key);
     if (p) {
@@ -138,7 +141,10 @@ export class MatrixCache {
       this.map.set(key, p);
       return p;
     }
-    p = this.source.head(image, branch, layer, head).then((b) => decodePacked(b, this.layout));
+    p = this.source.head(image, branch, layer, head).then((b) => {
+      if (b.length !== this.layout.packedSize) throw new Error(`explorer: head L${layer}·H${head} has ${b.length} bytes, expected ${this.layout.packedSize}`);
+      return b;
+    });
     p.catch(() => this.map.delete(key));
     this.map.set(key, p);
     while (this.map.size > this.size) this.map.delete(this.map.keys().next().value!);

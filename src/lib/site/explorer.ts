@@ -11,8 +11,8 @@
 //   export     PNG (canvas.toBlob) and SVG (embedded raster + vector labels) of every view
 import * as Plot from "@observablehq/plot";
 import { interpolateViridis, interpolateYlOrRd } from "d3";
-import { type HeadMetrics, METRIC_INFO, METRIC_NAMES } from "../metrics/heads.js";
-import { type Branch, BRANCHES, type ExplorerSource, type HeadRow, MatrixCache } from "./explorer-data.js";
+import { type HeadMetrics, LOG8, METRIC_INFO, METRIC_NAMES } from "../metrics/heads.js";
+import { type Branch, BRANCHES, type ExplorerSource, type HeadRow, MatrixCache, type PackedMatrix } from "./explorer-data.js";
 
 export type MetricName = keyof HeadMetrics;
 
@@ -366,15 +366,22 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   };
 
   /** the locked head, or the mean/max of the locked head and the combined ones (packed layout; memoised) */
-  let memo: { key: string; m: Promise<Float32Array> } | null = null;
-  function selectedMatrix(image: number, branch: Branch, heads: number[]): Promise<Float32Array> {
+  let memo: { key: string; m: Promise<PackedMatrix> } | null = null;
+  function selectedMatrix(image: number, branch: Branch, heads: number[]): Promise<PackedMatrix> {
     const key = `${image}/${branch}/${state.agg}/${heads.join(",")}`;
     if (memo?.key === key) return memo.m;
-    const m = Promise.all(heads.map((lh) => matrices.get(image, branch, Math.floor(lh / H), lh % H))).then((ms) => {
+    const agg = state.agg;
+    const m = Promise.all(heads.map((lh) => matrices.get(image, branch, Math.floor(lh / H), lh % H))).then((ms): PackedMatrix => {
       if (ms.length === 1) return ms[0];
+      if (agg === "max") {
+        // codes are monotone in the value: max of codes, decoded once
+        const c = new Uint8Array(ms[0].length);
+        for (const x of ms) for (let i = 0; i < c.length; i++) if (x[i] > c[i]) c[i] = x[i];
+        return c;
+      }
+      const w = 1 / ms.length;
       const out = new Float32Array(ms[0].length);
-      if (state.agg === "max") for (const x of ms) for (let i = 0; i < out.length; i++) out[i] = Math.max(out[i], x[i]);
-      else for (const x of ms) for (let i = 0; i < out.length; i++) out[i] += x[i] / ms.length;
+      for (const x of ms) for (let i = 0; i < out.length; i++) out[i] += LOG8[x[i]] * w;
       return out;
     });
     memo = { key, m };
@@ -383,7 +390,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
 
   const MAX_PIXELS = 720;
   /** Draws rows [r0, r1) × columns [0, c1) of a packed matrix on a canvas (max-pooled to ≤ 720 px). */
-  function drawMatrix(canvas: HTMLCanvasElement, A: Float32Array, dropped: ((t: number, s: number) => boolean) | null): { vmax: number; keptMass: number; totalMass: number } {
+  function drawMatrix(canvas: HTMLCanvasElement, A: PackedMatrix, dropped: ((t: number, s: number) => boolean) | null): { vmax: number; keptMass: number; totalMass: number } {
     const t = state.scale;
     const r0 = t < 0 ? 0 : lay.begin[t];
     const r1 = t < 0 ? L : lay.begin[t] + lay.tokens[t];
@@ -398,6 +405,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     let keptMass = 0;
     let totalMass = 0;
     let checksum = 0;
+    const codes = A instanceof Uint8Array;
     const colPx = new Int32Array(c1);
     for (let k = 0; k < c1; k++) colPx[k] = Math.floor((k * pw) / c1);
     for (let q = r0; q < r1; q++) {
@@ -407,7 +415,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       const base = lay.rowStart[q];
       const rowPx = py * pw;
       for (let k = 0; k < vis && k < c1; k++) {
-        const v = A[base + k];
+        const v = codes ? LOG8[A[base + k]] : A[base + k];
         const i = rowPx + colPx[k];
         totalMass += v;
         if (k < sinkEnd) {
@@ -576,14 +584,13 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       select("direction", "hx-dir", [{ value: "gives", text: "attention this patch gives (to earlier scales)" }, { value: "receives", text: "who attends to this patch (later scales)" }], state.dir, (v) => void root.update({ dir: v })),
     );
   pyrBox.append(...pyrCanvases.map((c, t) => el("figure", {}, c, el("figcaption", {}, `scale ${scaleLabel(t)}`))));
-  const imgCache = new Map<number, HTMLCanvasElement[] | null>();
-  async function pyramidImages(image: number): Promise<HTMLCanvasElement[] | null> {
+  const imgCache = new Map<number, Promise<HTMLCanvasElement[] | null>>();
+  function pyramidImages(image: number): Promise<HTMLCanvasElement[] | null> {
     if (!imgCache.has(image)) {
-      const p = await source.pyramid(image);
       const S = idx.model.imageSize;
       imgCache.set(
         image,
-        p?.map((rgb) => {
+        source.pyramid(image).then((p) => p?.map((rgb) => {
           const c = document.createElement("canvas");
           c.width = c.height = S;
           const d = new ImageData(S, S);
@@ -595,7 +602,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
           }
           c.getContext("2d")!.putImageData(d, 0, 0);
           return c;
-        }) ?? null,
+        }) ?? null),
       );
     }
     return imgCache.get(image)!;
@@ -603,8 +610,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   async function drawPyramid() {
     const locked = state.layer * H + state.head;
     const heads = [locked, ...state.combine];
-    const imgs = await pyramidImages(state.image);
-    const A = heads.every((lh) => matrices.hasMatrix(Math.floor(lh / H), lh % H)) ? await selectedMatrix(state.image, state.branch, heads) : null;
+    const [imgs, A] = await Promise.all([pyramidImages(state.image), heads.every((lh) => matrices.hasMatrix(Math.floor(lh / H), lh % H)) ? selectedMatrix(state.image, state.branch, heads) : null]);
     const q = state.patch;
     const tq = q >= 0 ? lay.scaleOf[q] : -1;
     const size = Math.max(72, Math.min(120, Math.floor(((opts.width ?? 900) - 20) / K) - 8));
@@ -613,9 +619,10 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     // one normalisation over the whole pyramid: a scale with little attention stays faint
     let gmax = 0;
     // packed: A[q, k] = A[rowStart[q] + k] for k ≤ visible(q); gives reads row q, receives column q of later rows
+    const val = (i: number) => (A instanceof Uint8Array ? LOG8[A[i]] : A![i]);
     if (A && q >= 0) {
-      if (state.dir === "gives") for (let k = 0; k < lay.visible[tq]; k++) gmax = Math.max(gmax, A[lay.rowStart[q] + k]);
-      else for (let r = lay.begin[tq]; r < L; r++) gmax = Math.max(gmax, A[lay.rowStart[r] + q]);
+      if (state.dir === "gives") for (let k = 0; k < lay.visible[tq]; k++) gmax = Math.max(gmax, val(lay.rowStart[q] + k));
+      else for (let r = lay.begin[tq]; r < L; r++) gmax = Math.max(gmax, val(lay.rowStart[r] + q));
     }
     pyrCanvases.forEach((canvas, s) => {
       const dpr = 2;
@@ -639,7 +646,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
         const vals = new Float32Array(g * g);
         for (let i = 0; i < g * g; i++) {
           const tok = lay.begin[s] + i;
-          vals[i] = state.dir === "gives" ? A[lay.rowStart[q] + tok] : A[lay.rowStart[tok] + q];
+          vals[i] = state.dir === "gives" ? val(lay.rowStart[q] + tok) : val(lay.rowStart[tok] + q);
         }
         let sum = 0;
         for (const v of vals) sum += v;
@@ -785,14 +792,17 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     const any = (...k: (keyof ExplorerState)[]) => keys.length === 0 || k.some((x) => keys.includes(x));
     if (any("image", "branch", "metric", "sort", "agg")) rebuildControls();
     const tm: Record<string, number> = {};
+    // start the network first (matrix and pyramid files), draw the overview while they arrive
+    const sel = [state.layer * H + state.head, ...state.combine];
+    const matrix = sel.every((lh) => matrices.hasMatrix(Math.floor(lh / H), lh % H)) ? selectedMatrix(state.image, state.branch, sel) : null;
+    const images = pyramidImages(state.image);
     let t0 = performance.now();
     if (any("image", "branch", "metric", "sort", "layer", "head", "combine")) drawOverview();
     tm.overview = performance.now() - t0;
     if (any("cmp", "scale", "color", "norm", "sink", "cmpLayer", "cmpHead", "cmpImage", "sched", "budget")) rebuildDetailControls();
     if (any("dir")) rebuildPyrControls();
     t0 = performance.now();
-    const sel = [state.layer * H + state.head, ...state.combine];
-    if (sel.every((lh) => matrices.hasMatrix(Math.floor(lh / H), lh % H))) await selectedMatrix(state.image, state.branch, sel);
+    await Promise.all([matrix, images]);
     tm.fetchDecode = performance.now() - t0;
     t0 = performance.now();
     const detail = any("image", "branch", "layer", "head", "combine", "agg", "scale", "patch", "dir", "norm", "color", "sink", "cmp", "sched", "budget") ? drawDetail() : null;
