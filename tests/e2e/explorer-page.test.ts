@@ -161,6 +161,25 @@ describe("head explorer", () => {
     const second = Number((await page.getByTestId("hx-tip").textContent())!.match(/sink-scale mass \(scales 0–2\): ([\d.]+)/)![1]);
     expect(top).toBeGreaterThanOrEqual(second);
     await screenshot(page, "explorer-sorted");
+
+    // the "done when" walk: lock the top sink head, click a patch of the finest scale, compare with heatkv 30 %
+    const topHead = tip.match(/^(L\d+·H\d+)/)![1];
+    let before = await rendered();
+    await page.mouse.click(box.x + 0.5 * (box.width / H), box.y + 0.5 * (box.width / H));
+    await waitRender(before);
+    expect(await page.getByTestId("hx-detail-title").textContent()).toMatch(new RegExp(`^${topHead} ·`));
+    const fine = page.getByTestId(`hx-scale-${K - 1}`);
+    await fine.scrollIntoViewIfNeeded();
+    const fb = (await fine.boundingBox())!;
+    before = await rendered();
+    await page.mouse.click(fb.x + fb.width * 0.55, fb.y + fb.height * 0.45);
+    await waitRender(before);
+    expect(await page.getByTestId("hx-pyramid").getAttribute("data-overlays")).toBe(String(K));
+    before = await rendered();
+    await page.getByTestId("hx-cmp").selectOption("schedule");
+    await waitRender(before);
+    await expect.poll(() => page.getByTestId("hx-schedule-note").textContent()).toContain(`drops for ${topHead}`);
+    await screenshot(page, "explorer-done-when");
     expectClean(log);
   });
 });
