@@ -22,6 +22,7 @@ import { join, resolve } from "node:path";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import type { Locator, Page } from "playwright-core";
 import { METRIC_NAMES } from "../src/lib/metrics/heads.js";
+import { EXPLORER_CLASSES, EXPLORER_SEEDS } from "./explorer.js";
 import { launchChromium } from "../tests/e2e/browser.js";
 import { mimeType, resolveFile } from "../tests/e2e/server.js";
 import { type AttentionShape, infinity2bAttention, syntheticPackedHead, syntheticPyramid, syntheticSummaryRows, VAR_D16_ATTENTION } from "./synthetic-attention.js";
@@ -177,6 +178,7 @@ interface Target {
   numHeads: number;
   grid: number[];
   images: number;
+  classes: number[];
   /** heads (layer, head) with matrices, distinct, for the select and combine clicks */
   heads: [number, number][];
 }
@@ -190,7 +192,7 @@ async function measure(page: Page, t: Target, reps: number): Promise<{ firstPain
     return { bytes: nav.encodedBodySize + res.reduce((a, r) => a + r.encodedBodySize, 0), ms: performance.now(), n: res.length };
   });
   const slowest: Record<string, { ms: number; split: string }> = {};
-  const ms: Record<string, number[]> = { "select head (click, new head)": [], "change scale (query rows)": [], "click patch (finest scale)": [], "reverse direction": [], "combine head (shift-click)": [], "change image": [], "sort/colour by metric": [] };
+  const ms: Record<string, number[]> = { "select head (click, new head)": [], "change scale (query rows)": [], "click patch (finest scale)": [], "reverse direction": [], "combine head (shift-click)": [], "change image (class)": [], "sort/colour by metric": [] };
   const overview = page.getByTestId("hx-overview");
   const K = t.grid.length;
   const rec = (k: string, v: number) => {
@@ -208,7 +210,8 @@ async function measure(page: Page, t: Target, reps: number): Promise<{ firstPain
     rec("reverse direction", await timed(page, () => page.getByTestId("hx-dir").selectOption(i % 2 ? "gives" : "receives")));
     const [l2, h2] = t.heads[(i + reps) % t.heads.length];
     rec("combine head (shift-click)", await timed(page, () => clickCell(overview, t.numHeads, l2, h2, t.numLayers, true)));
-    rec("change image", await timed(page, () => page.getByTestId("hx-image").selectOption(String((i + 1) % t.images))));
+    // another class (the demo's images are classes 0, 3, 6 × seeds 1, 2; the synthetic sets' classes 0, 1)
+    rec("change image (class)", await timed(page, () => page.getByTestId("hx-class").selectOption(String(t.classes[(i + 1) % t.classes.length]))));
     rec("sort/colour by metric", await timed(page, () => page.getByTestId("hx-metric").selectOption(metrics[i % metrics.length])));
   }
   return { firstPaintBytes: fp.bytes, firstPaintMs: fp.ms, resources: fp.n, ms, slowest };
@@ -230,8 +233,8 @@ export async function benchExplorer(opts: { reps?: number; dist?: string; log?: 
     return Array.from({ length: n }, (_, i) => all[(i * 37 + 5) % all.length]).map((x) => [Math.floor(x / s.numHeads), x % s.numHeads]);
   };
   const targets: Target[] = [
-    { name: "demo (6 × 8 heads, 155 tokens)", url: `${server.url}/explorer`, numLayers: demoCfg.num_layers, numHeads: demoCfg.num_heads, grid: demoCfg.patch_nums, images: 6, heads: [[1, 2], [3, 5], [5, 7], [2, 0], [4, 4], [0, 6], [1, 1], [3, 3], [5, 5], [2, 6]] },
-    ...shapes.map((s) => ({ name: `${s.name} synthetic (${s.numLayers} × ${s.numHeads} heads, ${s.patchNums.reduce((a, p) => a + p * p, 0)} tokens${s.gridNums.some((g, i) => g !== s.patchNums[i]) ? `, stored ${s.gridNums.reduce((a, p) => a + p * p, 0)} cells` : ""})`, url: `${server.url}/bench-explorer/${s.name}/index.html`, numLayers: s.numLayers, numHeads: s.numHeads, grid: s.gridNums, images: s.images, heads: pick(s, 2 * reps) })),
+    { name: "demo (6 × 8 heads, 155 tokens)", url: `${server.url}/explorer`, numLayers: demoCfg.num_layers, numHeads: demoCfg.num_heads, grid: demoCfg.patch_nums, images: EXPLORER_CLASSES.length * EXPLORER_SEEDS.length, classes: EXPLORER_CLASSES, heads: [[1, 2], [3, 5], [5, 7], [2, 0], [4, 4], [0, 6], [1, 1], [3, 3], [5, 5], [2, 6]] },
+    ...shapes.map((s) => ({ name: `${s.name} synthetic (${s.numLayers} × ${s.numHeads} heads, ${s.patchNums.reduce((a, p) => a + p * p, 0)} tokens${s.gridNums.some((g, i) => g !== s.patchNums[i]) ? `, stored ${s.gridNums.reduce((a, p) => a + p * p, 0)} cells` : ""})`, url: `${server.url}/bench-explorer/${s.name}/index.html`, numLayers: s.numLayers, numHeads: s.numHeads, grid: s.gridNums, images: s.images, classes: Array.from({ length: s.images }, (_, i) => i), heads: pick(s, 2 * reps) })),
   ];
   // matrix files the clicks will ask for, made before the timing (a static host has them on disk)
   for (const [si, s] of shapes.entries()) {

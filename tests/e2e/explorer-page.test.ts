@@ -147,7 +147,9 @@ describe("head explorer", () => {
   it("sorts the overview by a metric and switches image and branch", async () => {
     await page.goto(`${site.server.url}/explorer?metric=sinkMass&sort=1&img=3&br=uncond`);
     await page.locator(".heatkv-explorer[data-rendered]").waitFor({ timeout: 120_000 });
-    expect(await page.getByTestId("hx-image").inputValue()).toBe("3");
+    // image 3 = class index 3, seed 2 (classes 0, 3, 6 × seeds 1, 2)
+    expect(await page.getByTestId("hx-class").inputValue()).toBe("3");
+    expect(await page.getByTestId("hx-seed").inputValue()).toBe("2");
     expect(await page.getByTestId("hx-branch").inputValue()).toBe("uncond");
     expect(await page.locator(".hx-caption").first().textContent()).toContain("sorted by sink-scale mass");
     // the first cell of the sorted grid is the head with the highest sink mass: hover it
@@ -180,6 +182,16 @@ describe("head explorer", () => {
     await waitRender(before);
     await expect.poll(() => page.getByTestId("hx-schedule-note").textContent()).toContain(`drops for ${topHead}`);
     await screenshot(page, "explorer-done-when");
+    // class picker keeps the seed; seed picker switches within the class
+    before = await rendered();
+    await page.getByTestId("hx-class").selectOption("6");
+    await waitRender(before);
+    expect((await state()).image).toBe(5);
+    before = await rendered();
+    await page.getByTestId("hx-seed").selectOption("1");
+    await waitRender(before);
+    expect((await state()).image).toBe(4);
+    expect(page.url()).toContain("img=4");
     expectClean(log);
   });
 });

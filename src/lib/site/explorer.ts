@@ -120,7 +120,16 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   const metricOptions = METRIC_NAMES.map((m) => ({ value: m, text: METRIC_INFO[m].label }));
   const rebuildControls = () => {
     controls.replaceChildren(
-      select("image", "hx-image", idx.images.map((im, i) => ({ value: i, text: imageLabel(i) })), state.image, (v) => void root.update({ image: v, patch: -1 })),
+      // class and seed pickers over the stored images (a class keeps the seed when it has it)
+      select("class", "hx-class", [...new Set(idx.images.map((im) => im.classIndex))].map((c) => ({ value: c, text: idx.images.find((im) => im.classIndex === c)!.className })), idx.images[state.image].classIndex, (c) => {
+        const seed = idx.images[state.image].seed;
+        const i = idx.images.findIndex((im) => im.classIndex === c && im.seed === seed);
+        void root.update({ image: i >= 0 ? i : idx.images.findIndex((im) => im.classIndex === c), patch: -1 });
+      }),
+      select("seed", "hx-seed", idx.images.filter((im) => im.classIndex === idx.images[state.image].classIndex).map((im) => ({ value: im.seed, text: String(im.seed) })), idx.images[state.image].seed, (seed) => {
+        const c = idx.images[state.image].classIndex;
+        void root.update({ image: idx.images.findIndex((im) => im.classIndex === c && im.seed === seed), patch: -1 });
+      }),
       select("branch", "hx-branch", BRANCHES.map((b) => ({ value: b, text: b === "cond" ? "cond (class)" : "uncond (CFG null class)" })), state.branch, (v) => void root.update({ branch: v })),
       select("colour / sort heads by", "hx-metric", metricOptions, state.metric, (v) => void root.update({ metric: v })),
       select("order", "hx-sort", [{ value: "grid", text: "layer × head grid" }, { value: "sorted", text: "sorted by metric" }], state.sort ? "sorted" : "grid", (v) => void root.update({ sort: v === "sorted" })),
