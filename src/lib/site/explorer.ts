@@ -322,51 +322,90 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     const sinkEnd = state.sink ? lay.visible[sigma - 1] : 0;
     const pw = Math.min(MAX_PIXELS, c1);
     const ph = Math.min(MAX_PIXELS, rows);
+    // max-pooling to ≤ 720 px; a single head stays in log8 codes (monotone: max of codes = code of max)
+    const codes = A instanceof Uint8Array;
     const pooled = new Float32Array(pw * ph);
+    const pooledCode = new Uint8Array(pw * ph);
     const flag = new Uint8Array(pw * ph); // 1 visible, 2 sink-masked, 3 dropped by the schedule
     let vmax = 0;
     let keptMass = 0;
     let totalMass = 0;
-    let checksum = 0;
-    const codes = A instanceof Uint8Array;
     const colPx = new Int32Array(c1);
     for (let k = 0; k < c1; k++) colPx[k] = Math.floor((k * pw) / c1);
     for (let q = r0; q < r1; q++) {
       const py = Math.floor(((q - r0) * ph) / rows);
       const tq = lay.scaleOf[q];
-      const vis = lay.visible[tq];
       const base = lay.rowStart[q];
       const rowPx = py * pw;
-      for (let k = 0; k < vis && k < c1; k++) {
-        const v = codes ? LOG8[A[base + k]] : A[base + k];
-        const i = rowPx + colPx[k];
-        totalMass += v;
-        if (k < sinkEnd) {
-          flag[i] = Math.max(flag[i], 2);
-          continue;
+      let rowMax = 0;
+      for (let s = 0; s <= tq; s++) {
+        const k0 = lay.begin[s];
+        const k1 = Math.min(c1, k0 + lay.tokens[s]);
+        const f = k0 < sinkEnd ? 2 : dropped?.(tq, s) ? 3 : 1;
+        let blockMass = 0;
+        if (codes) {
+          for (let k = k0; k < k1; k++) {
+            const c = A[base + k];
+            const i = rowPx + colPx[k];
+            blockMass += LOG8[c];
+            if (c > pooledCode[i]) pooledCode[i] = c;
+            if (f > flag[i]) flag[i] = f;
+          }
+        } else {
+          for (let k = k0; k < k1; k++) {
+            const v = A[base + k];
+            const i = rowPx + colPx[k];
+            blockMass += v;
+            if (v > pooled[i]) pooled[i] = v;
+            if (f > flag[i]) flag[i] = f;
+          }
         }
-        const drop = dropped?.(tq, lay.scaleOf[k]) ?? false;
-        if (!drop) keptMass += v;
-        if (v > pooled[i]) pooled[i] = v;
-        flag[i] = drop ? 3 : Math.max(flag[i], 1) === 2 ? 2 : 1;
-        if (v > vmax && tq > 0) vmax = v; // scale 0's single query sees only itself (always 1)
-        checksum += v * ((q * 31 + k) % 97);
+        totalMass += blockMass;
+        if (f === 1) keptMass += blockMass;
+        if (f !== 2 && tq > 0) {
+          // scale 0's single query sees only itself (always 1): left out of the colour range
+          if (codes) {
+            for (let k = k0; k < k1; k++) if (A[base + k] > rowMax) rowMax = A[base + k];
+          } else for (let k = k0; k < k1; k++) if (A[base + k] > rowMax) rowMax = A[base + k];
+        }
       }
+      const rm = codes ? LOG8[rowMax] : rowMax;
+      if (rm > vmax) vmax = rm;
     }
+    if (codes) for (let i = 0; i < pooled.length; i++) pooled[i] = LOG8[pooledCode[i]];
+    let checksum = 0;
+    for (let i = 0; i < pooled.length; i++) checksum += pooled[i] * (i % 97);
     const top = state.norm === "global" ? 1 : vmax || 1;
+    // colour of every code (codes path) or per pixel (combined heads)
+    const codeColour = new Int32Array(256);
+    for (let c = 0; c < 256; c++) codeColour[c] = Math.round(colourPosition(LOG8[c], top, state.color) * 255) * 3;
+    // combined heads (floats): colour index by binary search over the 255 value thresholds (no log per pixel)
+    const thresholds = new Float64Array(255);
+    for (let j = 1; j < 256; j++) thresholds[j - 1] = state.color === "linear" ? (top * (j - 0.5)) / 255 : top * 10 ** (4 * ((j - 0.5) / 255) - 4);
+    const floatColour = (v: number) => {
+      let lo = 0;
+      let hi = 255;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (thresholds[mid] <= v) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo * 3;
+    };
     const img = new ImageData(pw, ph);
     const d = img.data;
     for (let i = 0; i < pw * ph; i++) {
       const o = i * 4;
       d[o + 3] = 255;
-      if (flag[i] === 0) {
+      const fl = flag[i];
+      if (fl === 0) {
         d[o] = d[o + 1] = d[o + 2] = 255;
-      } else if (flag[i] === 2) {
+      } else if (fl === 2) {
         const stripe = ((i % pw) + Math.floor(i / pw)) % 6 < 3;
         d[o] = d[o + 1] = d[o + 2] = stripe ? 200 : 230;
       } else {
-        const j = Math.round(colourPosition(pooled[i], top, state.color) * 255) * 3;
-        if (flag[i] === 3) {
+        const j = codes ? codeColour[pooledCode[i]] : floatColour(pooled[i]);
+        if (fl === 3) {
           const g = 0.3 * LUT_VIRIDIS[j] + 0.59 * LUT_VIRIDIS[j + 1] + 0.11 * LUT_VIRIDIS[j + 2];
           d[o] = d[o + 1] = d[o + 2] = Math.round(150 + g * 0.35);
         } else {
