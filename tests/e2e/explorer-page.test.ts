@@ -2,12 +2,12 @@
 // shift-click combines heads, a click on a patch of the finest scale draws overlays on every earlier scale
 // (the row's overlays sum to 1 up to the 8-bit storage), the reverse direction, the schedule comparison,
 // PNG/SVG export, and the URL state round trip.
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { PageLog } from "./browser.js";
-import { ROOT } from "./paths.js";
+import { ROOT, SCREENSHOTS } from "./paths.js";
 import { expectClean, screenshot, useSite } from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as { num_layers: number; num_heads: number; patch_nums: number[] };
@@ -129,6 +129,23 @@ describe("head explorer", () => {
       const last = await page.locator(".heatkv-explorer").getAttribute("data-last-export");
       expect(last).toMatch(new RegExp(`^${view}\\.${fmt}:\\d+$`));
       expect(Number(last!.split(":")[1])).toBeGreaterThan(1000);
+      const body = readFileSync((await d.path())!);
+      if (fmt === "png") expect(body.subarray(1, 4).toString()).toBe("PNG");
+      else {
+        const text = body.toString("utf8");
+        expect(text).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+        expect(text).toContain('<image x="0" y="20"');
+        expect(text).toContain("href=\"data:image/png;base64,");
+        if (view === "detail") {
+          expect(text).toContain("attention probability A[q, k]"); // the vector legend
+          expect(text).not.toMatch(/ns\d+:href/); // plain SVG 2 href: renders inline in HTML too
+          writeFileSync(join(SCREENSHOTS, "explorer-export-detail.svg"), text);
+          const viewer = await page.context().newPage();
+          await viewer.setContent(`<body style="margin:0">${text}</body>`);
+          await screenshot(viewer, "explorer-export-detail-svg");
+          await viewer.close();
+        }
+      }
     }
 
     // URL round trip: the same state from the URL alone, in a fresh page

@@ -694,7 +694,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${Math.max(w, lw)}" height="${h + lh + 24}" font-family="sans-serif">` +
         `<text x="0" y="14" font-size="12">${esc(title ?? "")}</text>` +
         `<image x="0" y="20" width="${w}" height="${h}" href="${url}" style="image-rendering:pixelated"/>` +
-        (legend ? `<g transform="translate(0,${h + 22})">${new XMLSerializer().serializeToString(legend)}</g>` : "") +
+        (legend ? `<g transform="translate(0,${h + 22})">${new XMLSerializer().serializeToString(legend).replace(/ xmlns:ns\d+="http:\/\/www\.w3\.org\/1999\/xlink"/g, "").replace(/ ns\d+:href=/g, " href=")}</g>` : "") +
         `</svg>`;
       blob = new Blob([svg], { type: "image/svg+xml" });
     }
