@@ -100,6 +100,20 @@ describe("head explorer", () => {
     expect(await page.getByTestId("hx-pyramid").getAttribute("data-overlays")).toBe(String(K - 2));
     expect(await page.getByTestId(`hx-scale-1`).getAttribute("data-overlay")).toBe("0");
 
+    // compare with another head: a second matrix, exportable
+    before = await rendered();
+    await page.getByTestId("hx-cmp").selectOption("head");
+    await waitRender(before);
+    before = await rendered();
+    await page.getByTestId("hx-cmp-head").selectOption(String(4 * H + 6));
+    await waitRender(before);
+    expect(await page.getByTestId("hx-compare-title").textContent()).toContain("compare: L4·H6 · Smileys & Emotion · seed 1 · cond");
+    expect(await page.getByTestId("hx-compare").getAttribute("data-checksum")).not.toBe(await page.getByTestId("hx-detail").getAttribute("data-checksum"));
+    const cmpDownload = page.waitForEvent("download");
+    await page.getByTestId("hx-export-compare-png").click();
+    expect((await cmpDownload).suggestedFilename()).toBe("heatkv-compare-L2H3-img0-cond.png");
+    await screenshot(page, "explorer-compare");
+
     // compare with the HeatKV schedule: dropped blocks greyed, kept mass stated
     before = await rendered();
     await page.getByTestId("hx-cmp").selectOption("schedule");

@@ -17,6 +17,8 @@ import { decodeState, DEFAULT_STATE, encodeState, type ExplorerState } from "./e
 export { decodeState, DEFAULT_STATE, encodeState, type ExplorerState };
 import { type Branch, BRANCHES, type ExplorerSource, type HeadRow, MatrixCache, type PackedMatrix } from "./explorer-data.js";
 
+export type ExportView = "overview" | "detail" | "compare" | "pyramid";
+
 /** What a cache schedule keeps: keep(t, s, layer, head) for static (whole-block) schedules. */
 export interface ScheduleView {
   label: string;
@@ -67,7 +69,7 @@ export interface ExplorerElement extends HTMLElement {
   update(change: Partial<ExplorerState>): Promise<void>;
   /** last export: what was produced (for tests) */
   lastExport?: { view: string; format: "png" | "svg"; bytes: number; type: string };
-  exportView(view: "overview" | "detail" | "pyramid", format: "png" | "svg"): Promise<Blob>;
+  exportView(view: ExportView, format: "png" | "svg"): Promise<Blob>;
 }
 
 const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]) => {
@@ -265,6 +267,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   const detailCanvas = el("canvas", { "data-testid": "hx-detail", class: "hx-canvas" }) as HTMLCanvasElement;
   const cmpCanvas = el("canvas", { "data-testid": "hx-compare", class: "hx-canvas" }) as HTMLCanvasElement;
   const cmpTitle = el("h3", { "data-testid": "hx-compare-title" });
+  let cmpTitleText = "";
   const detailLegend = el("div", { class: "hx-legend", "data-testid": "hx-legend" });
   const detailInfo = el("div", { class: "hx-info", "data-testid": "hx-info" });
   const cmpInfo = el("div", { class: "hx-info", "data-testid": "hx-compare-info" });
@@ -512,13 +515,12 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   }
 
   async function drawCompare() {
-    cmpCanvas.hidden = state.cmp !== "head" && state.cmp !== "image";
-    cmpTitle.hidden = cmpCanvas.hidden;
-    cmpInfo.hidden = cmpCanvas.hidden;
-    if (cmpCanvas.hidden) return;
+    cmpBox.hidden = state.cmp !== "head" && state.cmp !== "image";
+    if (cmpBox.hidden) return;
     const image = state.cmp === "image" ? state.cmpImage : state.image;
     const [l, h] = state.cmp === "head" ? [state.cmpLayer, state.cmpHead] : [state.layer, state.head];
-    cmpTitle.textContent = `compare: ${headLabel(l * H + h)} · ${imageLabel(image)} · ${state.branch}`;
+    cmpTitleText = `compare: ${headLabel(l * H + h)} · ${imageLabel(image)} · ${state.branch}`;
+    cmpTitle.replaceChildren(`${cmpTitleText} `, exportButtons("compare"));
     if (!matrices.hasMatrix(l, h)) return void (cmpInfo.textContent = "no stored matrix for this head");
     const A = await matrices.get(image, state.branch, l, h);
     drawMatrix(cmpCanvas, A, null);
@@ -657,8 +659,9 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.getAttribute("href")!), 10_000);
   };
-  function viewCanvas(view: "overview" | "detail" | "pyramid"): HTMLCanvasElement {
+  function viewCanvas(view: ExportView): HTMLCanvasElement {
     if (view === "overview") return ovCanvas;
+    if (view === "compare") return cmpCanvas;
     if (view === "detail") return detailCanvas;
     const w = pyrCanvases.reduce((a, c) => a + c.width + 8, 0);
     const out = document.createElement("canvas");
@@ -686,8 +689,8 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       });
       const w = parseFloat(canvas.style.width) || canvas.width / 2;
       const h = parseFloat(canvas.style.height) || canvas.height / 2;
-      const title = view === "detail" ? detailTitle.textContent : view === "overview" ? ovCaption.textContent : pyrInfo.textContent;
-      const legend = view === "detail" ? detailLegend.querySelector("svg") : view === "overview" ? ovLegend.querySelector("svg") : null;
+      const title = view === "detail" ? detailTitle.textContent : view === "compare" ? cmpTitleText : view === "overview" ? ovCaption.textContent : pyrInfo.textContent;
+      const legend = view === "detail" || view === "compare" ? detailLegend.querySelector("svg") : view === "overview" ? ovLegend.querySelector("svg") : null;
       const lw = legend ? Number(legend.getAttribute("width")) || 360 : 0;
       const lh = legend ? Number(legend.getAttribute("height")) || 50 : 0;
       const esc = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;");
@@ -703,7 +706,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     download(blob, `heatkv-${view}-${headLabel(state.layer * H + state.head).replace("·", "")}-img${state.image}-${state.branch}.${format}`);
     return blob;
   };
-  const exportButtons = (view: "overview" | "detail" | "pyramid") =>
+  const exportButtons = (view: ExportView) =>
     el(
       "span",
       { class: "hx-export" },
@@ -713,6 +716,8 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
         return b;
       }),
     );
+
+  const cmpBox = el("div", {}, cmpTitle, cmpCanvas, cmpInfo);
 
   // ---- layout
   const style = el(
@@ -738,7 +743,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     ovLegend,
     el("h3", {}, "Head detail: query × key ", exportButtons("detail")),
     detailControls,
-    el("div", { class: "hx-pair" }, el("div", {}, detailTitle, detailCanvas, detailLegend), el("div", {}, cmpTitle, cmpCanvas, cmpInfo)),
+    el("div", { class: "hx-pair" }, el("div", {}, detailTitle, detailCanvas, detailLegend), cmpBox),
     detailInfo,
     el("h3", {}, "Image-linked: the scale pyramid ", exportButtons("pyramid")),
     pyrControls,
