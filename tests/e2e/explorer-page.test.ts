@@ -109,10 +109,11 @@ describe("head explorer", () => {
     await waitRender(before);
     expect(await page.getByTestId("hx-compare-title").textContent()).toContain("compare: L4·H6 · Smileys & Emotion · seed 1 · cond");
     expect(await page.getByTestId("hx-compare").getAttribute("data-checksum")).not.toBe(await page.getByTestId("hx-detail").getAttribute("data-checksum"));
+    // (screenshot before the download: headless chromium's first full-page capture after one can be blank)
+    await screenshot(page, "explorer-compare");
     const cmpDownload = page.waitForEvent("download");
     await page.getByTestId("hx-export-compare-png").click();
     expect((await cmpDownload).suggestedFilename()).toBe("heatkv-compare-L2H3-img0-cond.png");
-    await screenshot(page, "explorer-compare");
 
     // compare with the HeatKV schedule: dropped blocks greyed, kept mass stated
     before = await rendered();
