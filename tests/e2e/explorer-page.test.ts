@@ -50,6 +50,25 @@ describe("head explorer", () => {
     expect(await page.getByTestId("hx-detail").getAttribute("data-checksum")).not.toBe(sum0);
     expect(await page.getByTestId("hx-info").textContent()).toMatch(/(drafter|refiner) \(ScaleKV\) · (structural|contextual) \(HACK\)/);
 
+    // colour controls: linear / global / sink masking change the legend and the drawn pixels
+    const legend = () => page.getByTestId("hx-legend").textContent();
+    expect(await legend()).toContain("1e-4");
+    for (const [id, value, text] of [["hx-color", "linear", "attention probability"], ["hx-norm", "global", "global 0–1"], ["hx-sink", "mask", "hatched = sink scales 0–2 masked"]] as const) {
+      const sum = await page.getByTestId("hx-detail").getAttribute("data-checksum");
+      const b = await rendered();
+      await page.getByTestId(id).selectOption(value);
+      await waitRender(b);
+      expect(await legend()).toContain(text);
+      if (id === "hx-sink") expect(await page.getByTestId("hx-detail").getAttribute("data-checksum")).not.toBe(sum); // masked cells leave the pooled values
+    }
+    expect(await legend()).not.toContain("1e-4");
+    expect(page.url()).toMatch(/norm=global.*color=linear.*sink=1/);
+    for (const [id, value] of [["hx-color", "log"], ["hx-norm", "head"], ["hx-sink", "show"]] as const) {
+      const b = await rendered();
+      await page.getByTestId(id).selectOption(value);
+      await waitRender(b);
+    }
+
     // hover preview
     const box = (await page.getByTestId("hx-overview").boundingBox())!;
     await page.mouse.move(box.x + 1.5 * (box.width / H), box.y + 0.5 * (box.width / H));

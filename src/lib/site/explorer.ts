@@ -346,7 +346,13 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
         const k1 = Math.min(c1, k0 + lay.tokens[s]);
         const f = k0 < sinkEnd ? 2 : dropped?.(tq, s) ? 3 : 1;
         let blockMass = 0;
-        if (codes) {
+        if (f === 2) {
+          // masked sink scale: hatched, left out of the pooled values and the colour range
+          for (let k = k0; k < k1; k++) {
+            blockMass += codes ? LOG8[A[base + k]] : A[base + k];
+            flag[rowPx + colPx[k]] = Math.max(flag[rowPx + colPx[k]], 2);
+          }
+        } else if (codes) {
           for (let k = k0; k < k1; k++) {
             const c = A[base + k];
             const i = rowPx + colPx[k];
