@@ -37,7 +37,7 @@ describe("head explorer", () => {
     await page.goto(`${site.server.url}/explorer`);
     await page.locator(".heatkv-explorer[data-rendered]").waitFor({ timeout: 120_000 });
     expect(await page.locator(".heatkv-explorer").getAttribute("data-cells")).toBe(String(L * H));
-    // never one DOM element per cell: canvases only
+    // never one DOM element per cell: canvases only (overview, detail, compare, K pyramid levels)
     expect(await page.locator(".heatkv-explorer canvas").count()).toBe(3 + K);
     expect(await page.getByTestId("hx-detail-title").textContent()).toContain("L0·H0");
     const sum0 = await page.getByTestId("hx-detail").getAttribute("data-checksum");
@@ -73,6 +73,7 @@ describe("head explorer", () => {
     const box = (await page.getByTestId("hx-overview").boundingBox())!;
     await page.mouse.move(box.x + 1.5 * (box.width / H), box.y + 0.5 * (box.width / H));
     await expect.poll(() => page.getByTestId("hx-tip").textContent()).toContain("L0·H1");
+    expect(await page.getByTestId("hx-tip").locator("canvas").count()).toBe(1); // the enlarged scale × scale preview
 
     // shift-click (layer 0, head 1): combined with the locked one
     await clickHead(0, 1, true);

@@ -246,6 +246,14 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     ovTip.style.left = `${x + cellW + 4}px`;
     ovTip.style.top = `${y}px`;
     ovTip.innerHTML = `<b>${headLabel(lh)}</b> · ${r.scalekv} · ${r.hack}<br>` + METRIC_NAMES.map((m) => `${METRIC_INFO[m].label}: ${r[m].toFixed(3)}`).join("<br>") + `<br><i>click: lock · shift-click: combine</i>`;
+    // preview: the head's target × source scale mass, enlarged
+    const pv = document.createElement("canvas");
+    pv.width = pv.height = 96;
+    pv.style.cssText = "display:block;margin-top:4px;image-rendering:pixelated";
+    const pc = pv.getContext("2d")!;
+    pc.imageSmoothingEnabled = false;
+    pc.drawImage(thumbnails(state.image, state.branch, headRows(state.image, state.branch)), lh * K, 0, K, K, 0, 0, 96, 96);
+    ovTip.append(pv);
   });
   ovCanvas.addEventListener("mouseleave", () => void (ovTip.hidden = true));
   ovCanvas.addEventListener("click", (ev) => {
