@@ -7,6 +7,7 @@ export default {
   output: process.env.HEATKV_DIST ?? "dist",
   pages: [
     {name: "Head heatmaps", path: "/heatmaps"},
+    {name: "Head explorer", path: "/explorer"},
     {name: "Calibration", path: "/calibration"},
     {name: "Schedule builder", path: "/schedules"},
     {name: "Quality vs memory", path: "/quality"},

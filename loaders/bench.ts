@@ -6,6 +6,7 @@
  *   compressed generation: latency per image vs full at 5–50 % (goal ≤ full at ≤ 25 %), measured = predicted bytes.
  *   schedules: recompute time per method (demo and Infinity-2B shapes; goal < 50 ms).
  *   explorer queries on synthetic stats at VAR-d16 and Infinity-2B shape (DuckDB in Node).
+ *   head explorer interactions in chromium (loaders/bench-explorer.ts; alone: npm run bench:explorer).
  * Options: --images N (default 20), --skip-browser.
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -19,19 +20,13 @@ import { loadHeadScaleStats } from "./stats-store.js";
 import { INFINITY_2B_SHAPE, timeExplorerQueries, VAR_D16_SHAPE, writeSyntheticStats } from "./synthetic-stats.js";
 import { loadNodeModel } from "./node-backend.js";
 import { timeGenerations } from "../src/lib/var/runtime.js";
+import { benchExplorer } from "./bench-explorer.js";
+import { printTable, type Row } from "./bench-table.js";
 
 const args = process.argv.slice(2);
 const images = Number(args[args.indexOf("--images") + 1]) || 20;
 const skipBrowser = args.includes("--skip-browser");
 
-interface Row {
-  bench: string;
-  backend: string;
-  value: string;
-  detail: string;
-  goal: string;
-  ok: string;
-}
 
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -122,16 +117,15 @@ async function main() {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  // the head explorer in headless chromium: demo page + synthetic VAR-d16 / Infinity-2B sets (needs the built site)
+  if (!skipBrowser) {
+    try {
+      rows.push(...(await benchExplorer({ log: () => {} })));
+    } catch (e) {
+      rows.push({ bench: "explorer interactions (chromium)", backend: "chromium", value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 160), goal: "< 100 ms", ok: "" });
+    }
+  }
   printTable(rows);
-}
-
-export function printTable(rows: Row[]) {
-  const cols = ["bench", "backend", "value", "detail", "goal", "ok"] as const;
-  const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => r[c].length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(w[i])).join(" | ")} |`;
-  console.log(line([...cols]));
-  console.log(`|${w.map((x) => "-".repeat(x + 2)).join("|")}|`);
-  for (const r of rows) console.log(line(cols.map((c) => r[c])));
 }
 
 await main();

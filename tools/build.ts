@@ -6,7 +6,7 @@
 import {spawnSync} from "node:child_process";
 import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
-import {delimiter, join} from "node:path";
+import {delimiter, join, resolve, sep} from "node:path";
 import {pathToFileURL} from "node:url";
 import {prefill, ROOT} from "./prefill-framework-cache.js";
 
@@ -37,6 +37,10 @@ export const FRAMEWORK_CLI = join(ROOT, "node_modules", "@observablehq", "framew
 
 export async function buildSite(output = process.env.HEATKV_DIST ?? "dist"): Promise<BuildReport> {
   const t0 = performance.now();
+  // Framework clears only an output folder inside the project; one elsewhere (HEATKV_DIST=/tmp/x) would keep
+  // old hashed files and fail with "file conflict". Clear it ourselves, but only if it holds a previous build.
+  const out = resolve(ROOT, output);
+  if (!out.startsWith(ROOT + sep) && existsSync(join(out, "_observablehq"))) rmSync(out, {recursive: true, force: true});
   await prefill(ROOT);
   const t1 = performance.now();
   const netLog = join(tmpdir(), `heatkv-build-net-${process.pid}.jsonl`);
@@ -58,8 +62,8 @@ export async function buildSite(output = process.env.HEATKV_DIST ?? "dist"): Pro
     built_at: new Date().toISOString()
   };
   if (report.ok) {
-    mkdirSync(join(ROOT, output, "_heatkv"), {recursive: true});
-    writeFileSync(join(ROOT, output, "_heatkv", "build.json"), JSON.stringify(report, null, 2) + "\n");
+    mkdirSync(resolve(ROOT, output, "_heatkv"), {recursive: true});
+    writeFileSync(resolve(ROOT, output, "_heatkv", "build.json"), JSON.stringify(report, null, 2) + "\n");
   }
   console.log(
     report.ok

@@ -1,10 +1,10 @@
 // Locations used by the e2e tests.
 import {existsSync, readdirSync} from "node:fs";
-import {dirname, join} from "node:path";
+import {dirname, join, resolve} from "node:path";
 import {fileURLToPath} from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const DIST = join(ROOT, process.env.HEATKV_DIST ?? "dist");
+export const DIST = resolve(ROOT, process.env.HEATKV_DIST ?? "dist");
 export const SCREENSHOTS = join(ROOT, "tests", "e2e", "screenshots");
 export const BUILD_REPORT = join(DIST, "_heatkv", "build.json");
 
