@@ -23,21 +23,15 @@ import { tableFromArrays, tableToIPC } from "apache-arrow";
 import type { Locator, Page } from "playwright-core";
 import { METRIC_NAMES } from "../src/lib/metrics/heads.js";
 import { EXPLORER_CLASSES, EXPLORER_SEEDS } from "./explorer.js";
-import { launchChromium } from "../tests/e2e/browser.js";
-import { mimeType, resolveFile } from "../tests/e2e/server.js";
+import type { Row } from "./bench-table.js";
+import { launchChromium } from "./chromium.js";
+import { mimeType, resolveFile } from "./static-server.js";
 import { type AttentionShape, infinity2bAttention, syntheticPackedHead, syntheticPyramid, syntheticSummaryRows, VAR_D16_ATTENTION } from "./synthetic-attention.js";
 
 export const INTERACTION_TARGET_MS = 100;
 const ROOT = resolve(import.meta.dirname, "..");
 
-export interface ExplorerBenchRow {
-  bench: string;
-  backend: string;
-  value: string;
-  detail: string;
-  goal: string;
-  ok: string;
-}
+export type ExplorerBenchRow = Row;
 
 function summaryArrow(shape: AttentionShape): Uint8Array {
   const rows = syntheticSummaryRows(shape);

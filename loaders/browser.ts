@@ -7,14 +7,13 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { build } from "esbuild";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import type { CalibrationSettings, Prompt, PromptStats } from "../src/lib/metrics/calibration.js";
-import { serveStatic, type StaticServer } from "../tests/e2e/server.js";
+import { serveStatic, type StaticServer } from "./static-server.js";
+import { CHROMIUM, launchChromium } from "./chromium.js";
 import { MODEL_DIR } from "./node-backend.js";
 
 const ROOT = resolve(import.meta.dirname, "..");
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 async function stage(modelDir: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "heatkv-browser-"));
@@ -49,7 +48,7 @@ export class BrowserRuntime {
     const srv = await serveStatic(dir);
     let browser: Browser;
     try {
-      browser = await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...(webgpu ? ["--enable-unsafe-webgpu"] : [])] });
+      browser = await launchChromium({ webgpu });
     } catch (e) {
       await srv.close();
       rmSync(dir, { recursive: true, force: true });

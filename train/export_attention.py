@@ -14,7 +14,6 @@ by the explorer loader (loaders/explorer.ts). Before writing, the script checks 
 VAR.forward's on random inputs.
 """
 import argparse
-import math
 import os
 import sys
 
@@ -23,21 +22,9 @@ import torch.nn as nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from models import CONFIG, derived  # noqa: E402
-from train import load_trained  # noqa: E402
+from train import load_exported  # noqa: E402
 
 OPSET = 17
-
-
-def block_with_attention(blk, x, cond, mask):
-    """AdaLNBlock.forward, also returning the attention probabilities [B, H, L, L]."""
-    g1, g2, s1, s2, b1, b2 = blk.mods(cond)
-    B, L, D = x.shape
-    qkv = blk.qkv(blk.ln1(x) * (1 + s1) + b1).view(B, L, 3, blk.H, blk.d).permute(2, 0, 3, 1, 4)
-    q, k, v = qkv[0], qkv[1], qkv[2]
-    a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(blk.d) + mask, -1)
-    o = (a @ v).transpose(1, 2).reshape(B, L, D)
-    x = x + blk.proj(o) * g1
-    return x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2, a
 
 
 class AttentionGraph(nn.Module):
@@ -52,7 +39,7 @@ class AttentionGraph(nn.Module):
         x = torch.cat([sos, var.word_embed(x_in)], 1) + var.lvl_emb(var.lvl)[None] + var.pos
         attn = []
         for blk in var.blocks:
-            x, a = block_with_attention(blk, x, cond, var.mask)
+            x, a = blk(x, cond, var.mask, return_attn=True)
             attn.append(a)
         return (var.logits_head(x, cond), *attn)
 
@@ -62,7 +49,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "model"))
     args = ap.parse_args()
     torch.manual_seed(0)
-    var = load_trained("var")
+    var = load_exported("var")
     graph = AttentionGraph(var).eval()
     Lt, C = derived()["total_tokens"], CONFIG["codebook_dim"]
     labels = torch.tensor([1, CONFIG["num_classes"]])

@@ -187,8 +187,9 @@ class AdaLNBlock(nn.Module):
     def mlp(self, x):
         return self.fc2(F.gelu(self.fc1(x), approximate="tanh"))
 
-    def forward(self, x, cond, mask):
-        """Teacher forcing over all scales; mask [L, L] additive (block-causal)."""
+    def forward(self, x, cond, mask, return_attn=False):
+        """Teacher forcing over all scales; mask [L, L] additive (block-causal). With return_attn, also the
+        attention probabilities [B, H, L, L] (the head explorer's attention.onnx)."""
         g1, g2, s1, s2, b1, b2 = self.mods(cond)
         B, L, D = x.shape
         qkv = self.qkv(self.ln1(x) * (1 + s1) + b1).view(B, L, 3, self.H, self.d).permute(2, 0, 3, 1, 4)
@@ -196,7 +197,8 @@ class AdaLNBlock(nn.Module):
         a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(self.d) + mask, -1)
         o = (a @ v).transpose(1, 2).reshape(B, L, D)
         x = x + self.proj(o) * g1
-        return x + self.mlp(self.ln2(x) * (1 + s2) + b2) * g2
+        x = x + self.mlp(self.ln2(x) * (1 + s2) + b2) * g2
+        return (x, a) if return_attn else x
 
     def step(self, x, cond, past_k, past_v):
         """One scale against a compact cache: past_k/v lists of H tensors [B, P_h, d] (P_h may differ).

@@ -3,7 +3,7 @@ low-rank values (folded into the output projection), exported as alternative ste
 
     /usr/bin/python3 train/recalkv.py --ranks 0.75,0.5,0.25 [--group-size 2] [--calib 256]
 
-Reads the shipped model (train/checkpoint.pt via train.load_trained), never rewrites step.onnx /
+Reads the weights data/model was exported from (train.load_exported: checked against data/model/fixture.json), never rewrites step.onnx /
 config.json; writes data/model/recalkv/step_r{NN}.onnx, recalkv.json and fixture.json.
 
 Method (arXiv 2505.24357, adapted; no RoPE in this model):
@@ -39,7 +39,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import build  # noqa: E402
 from models import CONFIG, derived  # noqa: E402
-from train import load_trained, to_tensor  # noqa: E402
+from train import load_exported, to_tensor  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -477,7 +477,7 @@ def main():
     assert CONFIG["num_heads"] % g == 0, "group size must divide the head count"
     os.makedirs(args.out, exist_ok=True)
     base_cfg = json.load(open(os.path.join(ROOT, "data", "model", "config.json")))
-    vq, var = load_trained("vqvae"), load_trained("var")
+    vq, var = load_exported("vqvae"), load_exported("var")
     data = build(CONFIG["image_size"])
     cal = pick(data, "train", args.calib, 0)
     ho = np.nonzero(data["split"] == "heldout")[0]

@@ -73,6 +73,55 @@ def load_trained(stage):
     return m.eval()
 
 
+MODEL_DIR = os.path.join(os.path.dirname(HERE), "data", "model")
+
+
+def matches_export(stage, m, model_dir=MODEL_DIR):
+    """Does module m reproduce the PyTorch fixture that train/export.py wrote next to the shipped graphs?
+    (var: the step's logits; vqvae: the decoder's image.)"""
+    import json
+    with open(os.path.join(model_dir, "fixture.json")) as f:
+        fx = json.load(f)
+    C, L = CONFIG["codebook_dim"], CONFIG["latent_size"]
+    with torch.no_grad():
+        if stage == "var":
+            s, Lyr, H, d = fx["step"], CONFIG["num_layers"], CONFIG["num_heads"], CONFIG["head_dim"]
+            past = [torch.tensor(p).reshape(2, P, d) for p, P in zip(s["past"], s["past_lengths"] * 2)]
+            n = len(s["pos_idx"])
+            pk = [past[l * H:(l + 1) * H] for l in range(Lyr)]
+            pv = [past[Lyr * H + l * H:Lyr * H + (l + 1) * H] for l in range(Lyr)]
+            out = m.step(torch.tensor(s["x_in"]).reshape(2, n, C), torch.tensor(s["labels"]), torch.tensor(s["pos_idx"]), pk, pv)[0]
+            ref = torch.tensor(s["logits"])
+        elif stage == "vqvae":
+            u = fx["update"]
+            out = m.dec(torch.tensor(u["f_hat_next"]).reshape(1, C, L, L)).clamp(0, 1)
+            ref = torch.tensor(u["image"])
+        else:
+            raise ValueError(f"no export fixture for stage {stage}")
+    return (out.flatten() - ref).abs().max().item() < 1e-4
+
+
+def load_exported(stage, model_dir=MODEL_DIR):
+    """The weights the graphs in data/model were exported from: graphs derived from them (attention.onnx,
+    the ReCalKV variants) must use exactly these. Tries train/runs (a newer run exported with
+    train/export.py), then the shipped checkpoint; fails naming both when neither reproduces the fixture."""
+    tried = []
+    candidates = [os.path.join(RUNS, f"{stage}.pt"), SHIPPED]
+    for path in candidates:
+        if not os.path.exists(path):
+            continue
+        ck = torch.load(path)
+        src = ck["model"] if path != SHIPPED else ck[stage]["model"]
+        m = make(stage)
+        m.load_state_dict(src)
+        m.eval()
+        if matches_export(stage, m, model_dir):
+            return m
+        tried.append(path)
+    raise SystemExit(f"{model_dir}/fixture.json: no {stage} weights reproduce the exported graphs (tried {', '.join(tried) or 'nothing'}); "
+                     f"re-export with train/export.py first")
+
+
 def lr_at(base, minutes, total, warm_steps, step):
     w = min(1.0, (step + 1) / warm_steps)
     frac = min(1.0, minutes / total)

@@ -1,25 +1,8 @@
 // Headless Debian chromium via playwright-core, with every request recorded and anything that is not the
 // local server aborted (and reported): the e2e tests assert that nothing tried to leave 127.0.0.1.
-import {chromium, type Browser, type BrowserContext, type Page} from "playwright-core";
+import type {Browser, BrowserContext, Page} from "playwright-core";
 
-export const CHROMIUM = process.env.HEATKV_CHROMIUM ?? "/usr/bin/chromium";
-export const CHROMIUM_FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync"
-];
-
-/** `webgpu: true` adds --enable-unsafe-webgpu (headless chromium then offers a SwiftShader adapter). */
-export function launchChromium({webgpu}: {webgpu: boolean}): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [...CHROMIUM_FLAGS, ...(webgpu ? ["--enable-unsafe-webgpu"] : [])]
-  });
-}
+export {CHROMIUM, CHROMIUM_FLAGS, launchChromium} from "../../loaders/chromium.js";
 
 export interface PageLog {
   /** Every request URL (pages, scripts, workers, wasm, data files). */

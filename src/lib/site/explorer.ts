@@ -188,15 +188,9 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     const rows = headRows(state.image, state.branch);
     const all = Array.from({ length: NL * H }, (_, i) => i);
     ovOrder = state.sort ? all.sort((a, b) => (rows[b]?.[state.metric] ?? -Infinity) - (rows[a]?.[state.metric] ?? -Infinity) || a - b) : all;
-    const dpr = 2;
     const Wc = H * cellW;
     const Hc = NL * cellW;
-    ovCanvas.width = Wc * dpr;
-    ovCanvas.height = Hc * dpr;
-    ovCanvas.style.width = `${Wc}px`;
-    ovCanvas.style.height = `${Hc}px`;
-    const c = ovCanvas.getContext("2d")!;
-    c.setTransform(dpr, 0, 0, dpr, 0, 0);
+    const c = sizeCanvas(ovCanvas, Wc, Hc);
     c.fillStyle = "#fff";
     c.fillRect(0, 0, Wc, Hc);
     const [lo, hi] = metricRange(rows);
@@ -435,17 +429,11 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     const size = Math.min(opts.width ? opts.width / 2 - 30 : 440, 440);
     const Wd = size;
     const Hd = Math.max(40, Math.round((size * ph) / pw));
-    const dpr = 2;
-    canvas.width = Wd * dpr;
-    canvas.height = Hd * dpr;
-    canvas.style.width = `${Wd}px`;
-    canvas.style.height = `${Hd}px`;
-    const c = canvas.getContext("2d")!;
+    const c = sizeCanvas(canvas, Wd, Hd);
     const off = document.createElement("canvas");
     off.width = pw;
     off.height = ph;
     off.getContext("2d")!.putImageData(img, 0, 0);
-    c.setTransform(dpr, 0, 0, dpr, 0, 0);
     c.imageSmoothingEnabled = false;
     c.drawImage(off, 0, 0, Wd, Hd);
     // scale gridlines
@@ -603,13 +591,7 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       else for (let r = lay.begin[tq]; r < L; r++) gmax = Math.max(gmax, val(lay.rowStart[r] + q));
     }
     pyrCanvases.forEach((canvas, s) => {
-      const dpr = 2;
-      canvas.width = size * dpr;
-      canvas.height = size * dpr;
-      canvas.style.width = `${size}px`;
-      canvas.style.height = `${size}px`;
-      const c = canvas.getContext("2d")!;
-      c.setTransform(dpr, 0, 0, dpr, 0, 0);
+      const c = sizeCanvas(canvas, size, size);
       c.imageSmoothingEnabled = false;
       if (imgs) c.drawImage(imgs[s], 0, 0, size, size);
       else {
@@ -813,4 +795,16 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
   pending = render({});
   (root as unknown as { ready: Promise<void> }).ready = pending;
   return root;
+}
+
+/** Size a canvas to w × h CSS pixels at 2 device pixels per pixel (sharp on HiDPI and in PNG exports); its 2-D context drawing in CSS pixels. */
+function sizeCanvas(canvas: HTMLCanvasElement, w: number, h: number): CanvasRenderingContext2D {
+  const dpr = 2;
+  canvas.width = w * dpr;
+  canvas.height = h * dpr;
+  canvas.style.width = `${w}px`;
+  canvas.style.height = `${h}px`;
+  const c = canvas.getContext("2d")!;
+  c.setTransform(dpr, 0, 0, dpr, 0, 0);
+  return c;
 }
