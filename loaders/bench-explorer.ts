@@ -216,7 +216,7 @@ export async function benchExplorer(opts: { reps?: number; dist?: string; log?: 
   const log = opts.log ?? ((s: string) => console.error(s));
   const dist = resolve(ROOT, opts.dist ?? process.env.HEATKV_DIST ?? "dist");
   if (!existsSync(join(dist, "explorer.html"))) throw new Error(`bench-explorer: no built site with /explorer in ${dist} (run npm run build, or set HEATKV_DIST)`);
-  const shapes = [VAR_D16_ATTENTION, infinity2bAttention(opts.infinityGrid ?? 12)];
+  const shapes = [VAR_D16_ATTENTION, infinity2bAttention(opts.infinityGrid)];
   const t0 = performance.now();
   const server = await serve(dist, shapes);
   log(`bench-explorer: synthetic summaries ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);

@@ -5,10 +5,10 @@
  *
  *   VAR-d16      patch nums 1,2,3,4,5,6,8,10,13,16 (680 tokens), 16 layers × 16 heads — every head stored
  *   Infinity-2B  patch nums 1,2,4,…,64 (10,521 tokens), 32 layers × 16 heads — a full matrix would be 110 M
- *                entries per head, so scales above 12 × 12 are pooled to a 12 × 12 grid of cells ("pooled to
- *                screen resolution": 1,273 cells per side, 0.9 MB per head packed; the detail canvas shows at
- *                most 720 px per side) and matrices are stored for a subset of heads only (layers 0, 15
- *                and 31); every head still has its summary row. `infinity2bAttention(16)` gives 2,057 cells.
+ *                entries per head, so scales above 10 × 10 are pooled to a 10 × 10 grid of cells ("pooled to
+ *                screen resolution": 921 cells per side, still more than the detail canvas's pixels) and
+ *                matrices are stored for a subset of heads only (layers 0, 15 and 31); every head still has
+ *                its summary row. `infinity2bAttention(12)` gives 1,273 cells, (16) 2,057.
  *
  * Generator (deterministic in (shape, image, branch, layer, head)): a head type from a hash — ~15 % "sink"
  * (mass on scales 0–2), ~15 % "broad" (uniform over keys), the rest "local" (own scale and spatially near
@@ -45,14 +45,16 @@ export const VAR_D16_ATTENTION: AttentionShape = {
 };
 
 const INF_PN = [1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64];
-/** Infinity-2B with scales above cap × cap tokens pooled to cap × cap cells (default 12: 1,273 cells per side) */
-export function infinity2bAttention(cap = 12): AttentionShape {
+/** cells per side of a pooled Infinity-2B scale: at 12 the largest matrix fetches pushed single interactions past 100 ms (measured) */
+export const INFINITY_GRID = 10;
+/** Infinity-2B with scales above cap × cap tokens pooled to cap × cap cells (default 10: 921 cells per side) */
+export function infinity2bAttention(cap = INFINITY_GRID): AttentionShape {
   return { ...INFINITY_2B_ATTENTION, gridNums: INF_PN.map((p) => Math.min(p, cap)) };
 }
 export const INFINITY_2B_ATTENTION: AttentionShape = {
   name: "Infinity-2B",
   patchNums: INF_PN,
-  gridNums: INF_PN.map((p) => Math.min(p, 12)),
+  gridNums: INF_PN.map((p) => Math.min(p, INFINITY_GRID)),
   numLayers: 32,
   numHeads: 16,
   matrixHeads: [0, 15, 31].flatMap((l) => Array.from({ length: 16 }, (_, h) => l * 16 + h)),

@@ -5,10 +5,10 @@ import { type AttentionShape, headType, INFINITY_2B_ATTENTION, syntheticHead, sy
 const tiny: AttentionShape = { name: "tiny", patchNums: [1, 2, 4], gridNums: [1, 2, 2], numLayers: 2, numHeads: 3, images: 1, imageSize: 8, summaryGrid: 2 };
 
 describe("synthetic attention at big shapes", () => {
-  it("shapes: VAR-d16 680 tokens, Infinity-2B 10,521 tokens pooled to 1,273 cells, matrices for 48 heads", () => {
+  it("shapes: VAR-d16 680 tokens, Infinity-2B 10,521 tokens pooled to 921 cells, matrices for 48 heads", () => {
     expect(scaleLayout(VAR_D16_ATTENTION.patchNums).total).toBe(680);
     expect(scaleLayout(INFINITY_2B_ATTENTION.patchNums).total).toBe(10521);
-    expect(scaleLayout(INFINITY_2B_ATTENTION.gridNums).total).toBe(1273);
+    expect(scaleLayout(INFINITY_2B_ATTENTION.gridNums).total).toBe(921);
     expect(INFINITY_2B_ATTENTION.matrixHeads).toHaveLength(48);
   });
 
