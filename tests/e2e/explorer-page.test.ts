@@ -246,4 +246,17 @@ describe("head explorer", () => {
     expect(page.url()).toContain("img=4");
     expectClean(log);
   });
+
+  it("the report's coarse-head links open the explorer on that head, compared with HeatKV's schedule", async () => {
+    await page.goto(`${site.server.url}/report`);
+    const links = page.locator('a[href^="./explorer?"]');
+    await expect.poll(() => links.count(), { timeout: 60_000 }).toBeGreaterThan(0);
+    const label = (await links.first().textContent())!.trim();
+    expect(label).toMatch(/^L\d+·H\d+$/);
+    await links.first().click();
+    await page.locator(".heatkv-explorer[data-rendered]").waitFor({ timeout: 120_000 });
+    expect(await page.getByTestId("hx-detail-title").textContent()).toMatch(new RegExp(`^${label} ·`));
+    await expect.poll(() => page.getByTestId("hx-schedule-note").textContent()).toContain(`drops for ${label}`);
+    expectClean(log);
+  });
 });

@@ -1,5 +1,6 @@
 // The shareable report: highlights computed in DuckDB-wasm from the calibration store and the sweep.
 import type {Database} from "./duckdb.js";
+import {DEFAULT_STATE, encodeState} from "./explorer-state.js";
 
 export interface CoarseHead {
   layer: number;
@@ -22,4 +23,25 @@ export async function stabilitySummary(db: Database): Promise<{half: number; hal
            (SELECT any_value(p) // 2 FROM g) AS halfPrompts,
            (SELECT avg(tau) FROM stability WHERE kind = 'heldout_class') AS heldout`);
   return r;
+}
+
+/** A link into the head explorer: this head locked, heads sorted by sink-scale mass, HeatKV's drops greyed. */
+export function explorerHref(layer: number, head: number, budgetPercent = 30): string {
+  const q = encodeState({...DEFAULT_STATE, combine: [], layer, head, metric: "sinkMass", sort: true, cmp: "schedule", sched: "heatkv", budget: budgetPercent});
+  return `./explorer?${q}`;
+}
+
+export interface LowRankCell {
+  label: string;
+  budget_ratio: number;
+  psnr: number;
+  bytes: number;
+  n: number;
+}
+
+/** The swept low-rank cells (recalkv, heatkv+recalkv) and their mean PSNR vs the full image. */
+export async function lowRankCells(db: Database): Promise<LowRankCell[]> {
+  return db.query<LowRankCell>(`SELECT label, budget_ratio, avg(psnr_db) AS psnr, avg(measured_peak_bytes) AS bytes, count(*) AS n
+    FROM sweep WHERE method IN ('recalkv', 'heatkv+recalkv') AND NOT infeasible
+    GROUP BY label, budget_ratio ORDER BY label, budget_ratio`);
 }
