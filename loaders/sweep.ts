@@ -108,6 +108,11 @@ export function modelFingerprint(modelDir: string, cfg: ModelConfig): string {
   return h.digest("hex").slice(0, 16);
 }
 
+/** sha256 (16 hex, as recalkv.json's fileSha256) of a ReCalKV variant's step graph as it is on disk. */
+export function variantFileSha(modelDir: string, file: string): string {
+  return createHash("sha256").update(readFileSync(join(modelDir, file))).digest("hex").slice(0, 16);
+}
+
 export const rowsOf = (settings: CalibrationSettings) => (settings.cfg > 0 ? 2 : 1);
 
 async function generateAll(ctx: EvalContext, prompts: Prompt[], schedule: Schedule, onImage?: () => void): Promise<GenerateResult[]> {
@@ -426,6 +431,7 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
 
   // the cells: the full-cache reference first, then every method × budget (infeasible ones recorded)
   const cells: Cell[] = [];
+  const variantShas = new Map<string, string>(); // per run: each variant's graph hashed once
   const addCell = (spec: MethodSpec, ratio: number) => {
     let schedule: Schedule | undefined;
     let error: string | undefined;
@@ -436,7 +442,10 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
       error = e.message;
     }
     // a low-rank cell also depends on its variant's step graph (not covered by the base model's fingerprint)
-    const variantSha = schedule?.lowRank ? ctx.lowRank?.variants.find((v) => v.id === schedule?.lowRank?.variant)?.fileSha256 : undefined;
+    // (the file's own hash, not recalkv.json's record of it: a stale graph must not reuse cells)
+    const variantFile = schedule?.lowRank ? ctx.lowRank?.variants.find((v) => v.id === schedule?.lowRank?.variant)?.file : undefined;
+    if (variantFile && !variantShas.has(variantFile)) variantShas.set(variantFile, variantFileSha(o.modelDir ?? MODEL_DIR, variantFile));
+    const variantSha = variantFile ? variantShas.get(variantFile) : undefined;
     const key = sha(schedule ? { v: SWEEP_VERSION, label: spec.label, ratio, schedule: stringifySchedule(schedule), ...(variantSha ? { variantSha } : {}) } : { v: SWEEP_VERSION, label: spec.label, ratio, params: spec.params, error });
     const file = join(dir, `${spec.label.replace(/[^\w=.-]+/g, "_")}_${+(ratio * 100).toFixed(4)}pct_${key}.json`);
     cells.push({ spec, ratio, key, file, schedule, error });

@@ -367,9 +367,9 @@ def export_variant(lr, path):
             dyn[nm] = {0: "B", 1: "P_" + tail}
     for nm in outs[1:]:
         dyn[nm] = {0: "B", 2: "n"} if nm.startswith("present") else {0: "B", 1: "Pn_" + nm.split("_", 1)[1]}
-    torch.onnx.export(LowRankStepGraph(lr).eval(), args, path + ".tmp", input_names=ins, output_names=outs,
+    # written as path (the caller passes a .tmp name): main() renames every output only once all are done
+    torch.onnx.export(LowRankStepGraph(lr).eval(), args, path, input_names=ins, output_names=outs,
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
-    os.replace(path + ".tmp", path)
 
 
 # ------------------------------------------------------------------------------------------ checks
@@ -501,14 +501,16 @@ def main():
     bias_dev = check_bias_invariance(var, None, xm0)
     print(f"key-bias softmax invariance: max |Δ attention| = {bias_dev:.2e}")
     variants = []
+    staged = []  # (.tmp written, final name): all renamed together once every output is complete
     fixture = dict(config_hash=base_cfg["config_hash"], variants={})
     for ratio in ratios:
         fac = factorise(var, acc, ratio, g)
         lr = LowRankVAR(var, fac, not args.latent_current).eval()
         vid = f"r{int(round(ratio * 100)):02d}"
         fname = f"step_{vid}.onnx"
-        path = os.path.join(args.out, fname)
+        path = os.path.join(args.out, fname + ".tmp")  # renamed with recalkv.json at the end (see below)
         export_variant(lr, path)
+        staged.append((path, os.path.join(args.out, fname)))
         c = ce(lr, ho_lab, ho_xin, ho_idx)
         dl = deltas(var, lr, torch.cat([ho_lab[:64], nul[:64]]), torch.cat([ho_xin[:64], ho_xin[:64]]))
         da = attention_deltas(var, lr, torch.cat([ho_lab[:16], nul[:16]]), torch.cat([ho_xin[:16], ho_xin[:16]]))
@@ -556,12 +558,16 @@ def main():
         io=dict(inputs="x_in, labels, pos_idx, past_kz_L{l}_G{g} [B,P_g,rk] f32, kidx_L{l}_H{h} [P_h] i64 (rows of the group latent), past_vz_L{l}_H{h} [B,P_h,rv] f32",
                 outputs="logits [B,n,V], present_kz_L{l} [B,G,n,rk], present_vz_L{l} [B,H,n,rv], attn_L{l}_H{h} [B,P_h+n]"),
         variants=variants)
-    with open(os.path.join(args.out, "recalkv.json.tmp"), "w") as f:
-        json.dump(manifest, f, indent=1)
-    os.replace(os.path.join(args.out, "recalkv.json.tmp"), os.path.join(args.out, "recalkv.json"))
-    with open(os.path.join(args.out, "fixture.json.tmp"), "w") as f:
-        json.dump(fixture, f)
-    os.replace(os.path.join(args.out, "fixture.json.tmp"), os.path.join(args.out, "fixture.json"))
+    for name, obj, indent in (("recalkv.json", manifest, 1), ("fixture.json", fixture, None)):
+        tmp = os.path.join(args.out, name + ".tmp")
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=indent)
+        staged.append((tmp, os.path.join(args.out, name)))
+    # only now, with every graph, the manifest (whose fileSha256 are the graphs') and the fixture complete,
+    # replace the old set: a crash before this point leaves the previous consistent set in place (the
+    # runtime checks each graph's sha256 against recalkv.json, so a half-replaced set fails loudly)
+    for tmp, final in staged:
+        os.replace(tmp, final)
     print("wrote", args.out)
 
 

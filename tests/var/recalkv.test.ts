@@ -3,7 +3,8 @@
  * its PyTorch reference on the committed fixture (uneven per-group / per-head lengths, gathered subsets),
  * the runtime generates with a physically low-rank cache, and policies run unchanged on it.
  */
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../loaders/node-backend.js";
@@ -12,7 +13,8 @@ import { keptTokens } from "../../src/lib/schedules/schedule.js";
 import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
 import { lowRankFixtureFeeds } from "../../src/lib/var/selfcheck.js";
 import { LatentCache } from "../../src/lib/var/latentcache.js";
-import { type LowRankManifest, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
+import { type LowRankManifest, latentWidths, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
+import { variantFileSha } from "../../loaders/sweep.js";
 import type { VarModel } from "../../src/lib/var/runtime.js";
 
 const fx = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "fixture.json"), "utf8"));
@@ -128,5 +130,58 @@ describe("ReCalKV variants", () => {
     const wide = structuredClone(raw);
     wide.variants[0].valueLatentWidth = 17;
     expect(() => parseLowRankManifest(wide, model.config, "recalkv.json")).toThrow('recalkv.json: field "variants[0].valueLatentWidth" must be ≤ headDim = 16');
+  });
+
+  it("manifest groups must be ascending, partition the heads, and the widths must follow rankRatio", () => {
+    const raw = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "recalkv.json"), "utf8"));
+    const bad = (edit: (r: typeof raw) => void) => {
+      const r = structuredClone(raw);
+      edit(r);
+      return () => parseLowRankManifest(r, model.config, "recalkv.json");
+    };
+    // a group [3,1] used to load and then fail every schedule build with an error not naming recalkv.json
+    expect(bad((r) => (r.variants[1].groups[0][0] = [...r.variants[1].groups[0][0]].reverse()))).toThrow(
+      /^recalkv.json: field "variants\[1\].groups\[0\]" must partition heads 0..7 into groups of ascending heads, got \[2,1\] \(not ascending\)$/,
+    );
+    expect(bad((r) => (r.variants[0].groups[3] = [[0, 1], [2, 3], [4, 5], [6, 8]]))).toThrow(/^recalkv.json: field "variants\[0\].groups\[3\]" must partition heads 0..7/);
+    expect(bad((r) => (r.variants[0].groups[3] = [[0, 1], [2, 3], [4, 5]]))).toThrow('recalkv.json: field "variants[0].groups[3]" must list 4 groups');
+    expect(bad((r) => (r.variants[1].keyLatentWidth = 12))).toThrow('recalkv.json: field "variants[1].keyLatentWidth" is 12 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16');
+    expect(bad((r) => (r.variants[2].valueLatentWidth = 5))).toThrow('recalkv.json: field "variants[2].valueLatentWidth" is 5 but rankRatio 0.25 × headDim 16 gives 4');
+    expect(bad((r) => (r.variants[0].rankRatio = 0.5))).toThrow('recalkv.json: field "variants[0].keyLatentWidth" is 24 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16');
+    expect(bad((r) => delete r.variants[0].fileSha256)).toThrow(/^recalkv.json: field "variants\[0\].fileSha256" must be the step graph's sha256/);
+    // widths as train/recalkv.py computes them (Python round: half to even)
+    expect(latentWidths(0.75, 2, 16)).toEqual({ keyWidth: 24, valueWidth: 12 });
+    expect(latentWidths(0.15625, 1, 16)).toEqual({ keyWidth: 2, valueWidth: 2 }); // 2.5 → 2
+    expect(latentWidths(0.21875, 1, 16)).toEqual({ keyWidth: 4, valueWidth: 4 }); // 3.5 → 4
+    expect(latentWidths(0.01, 2, 16)).toEqual({ keyWidth: 1, valueWidth: 1 });
+  });
+
+  it("a step graph whose sha256 is not recalkv.json's fileSha256 fails to load, naming the file (sweep keys hash the file)", async () => {
+    // a temp copy of the model folder (links) with its own recalkv/: the shipped files stay untouched
+    const dir = mkdtempSync(join(tmpdir(), "recalkv-sha-"));
+    try {
+      for (const f of readdirSync(MODEL_DIR)) if (f !== "recalkv") symlinkSync(join(MODEL_DIR, f), join(dir, f));
+      mkdirSync(join(dir, "recalkv"));
+      for (const f of readdirSync(join(MODEL_DIR, "recalkv"))) copyFileSync(join(MODEL_DIR, "recalkv", f), join(dir, "recalkv", f));
+      const raw = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "recalkv.json"), "utf8"));
+      const shipped = raw.variants[1].fileSha256 as string;
+      expect(variantFileSha(MODEL_DIR, "recalkv/step_r50.onnx")).toBe(shipped);
+      raw.variants[1].fileSha256 = "0123456789abcdef";
+      writeFileSync(join(dir, "recalkv", "recalkv.json"), JSON.stringify(raw));
+      const m = await loadNodeModel(dir);
+      await expect(m.lowRank("r50")).rejects.toThrow(
+        `recalkv/step_r50.onnx: sha256 ${shipped} does not match recalkv.json's fileSha256 0123456789abcdef for variant r50 — re-run train/recalkv.py`,
+      );
+      // the graph/manifest mismatch of a crashed run: r75's graph under r50's name (same inputs, other groups)
+      raw.variants[1].fileSha256 = shipped;
+      writeFileSync(join(dir, "recalkv", "recalkv.json"), JSON.stringify(raw));
+      copyFileSync(join(MODEL_DIR, "recalkv", "step_r75.onnx"), join(dir, "recalkv", "step_r50.onnx"));
+      await expect(m.lowRank("r50")).rejects.toThrow(/^recalkv\/step_r50.onnx: sha256 [0-9a-f]{16} does not match recalkv.json's fileSha256/);
+      expect(variantFileSha(dir, "recalkv/step_r50.onnx")).toBe(raw.variants[0].fileSha256); // the sweep keys on the real file
+      // the untouched variants still load
+      expect((await m.lowRank("r25")).variant?.id).toBe("r25");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -24,7 +24,11 @@ export interface LowRankVariant {
   groups: number[][][];
   /** step graph, relative to the model folder */
   file: string;
-  /** sha256 (16 hex) of the step graph, as written by train/recalkv.py */
+  /**
+   * sha256 (first 16 hex digits) of the step graph, as written by train/recalkv.py; required by
+   * parseLowRankManifest and checked against the file's bytes by VarModel.lowRank (synthetic manifests,
+   * which never load a graph, have none)
+   */
   fileSha256?: string;
   /** measured by train/recalkv.py (held-out CE, reconstruction errors, logit deltas) */
   quality: Record<string, number>;
@@ -45,6 +49,39 @@ interface ModelDims {
   numLayers: number;
   numHeads: number;
   headDim: number;
+}
+
+/** Python's round() (half to even), which train/recalkv.py uses for the latent widths. */
+function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const r = x - f;
+  return r > 0.5 ? f + 1 : r < 0.5 ? f : f % 2 === 0 ? f : f + 1;
+}
+
+/**
+ * The latent widths a rank ratio implies (train/recalkv.py factorise: rk = round(ratio·g·d),
+ * rv = round(ratio·d), at least 1): key latent per group of `groupSize` heads, value latent per head.
+ */
+export function latentWidths(rankRatio: number, groupSize: number, headDim: number): { keyWidth: number; valueWidth: number } {
+  return { keyWidth: Math.max(1, roundHalfEven(rankRatio * groupSize * headDim)), valueWidth: Math.max(1, roundHalfEven(rankRatio * headDim)) };
+}
+
+/** sha256 of `bytes` as hex (Web Crypto: Node ≥ 20 and browsers alike). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const d = await globalThis.crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Check a variant's step-graph bytes against the manifest's fileSha256. Head groups are invisible in the
+ * graph's input names, so a graph from another run (e.g. train/recalkv.py stopped between files) would
+ * otherwise load and silently compute wrong keys.
+ */
+export async function checkVariantFile(v: LowRankVariant, bytes: Uint8Array, manifest = LOW_RANK_MANIFEST): Promise<void> {
+  const base = manifest.split("/").pop();
+  if (!v.fileSha256) throw new Error(`${v.file}: ${base} records no fileSha256 for variant ${v.id} — re-run train/recalkv.py`);
+  const got = (await sha256Hex(bytes)).slice(0, v.fileSha256.length);
+  if (got !== v.fileSha256) throw new Error(`${v.file}: sha256 ${got} does not match ${base}'s fileSha256 ${v.fileSha256} for variant ${v.id} — re-run train/recalkv.py`);
 }
 
 /** Validate recalkv.json (and, given the loaded model, that it was made for it). One line naming the field. */
@@ -72,18 +109,24 @@ export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = L
     need(typeof v.rankRatio === "number" && v.rankRatio > 0 && v.rankRatio <= 1, f("rankRatio"), `must be in (0, 1], got ${JSON.stringify(v.rankRatio)}`);
     for (const k of ["groupSize", "numGroups", "keyLatentWidth", "valueLatentWidth"]) need(Number.isInteger(v[k]) && (v[k] as number) > 0, f(k), `must be a positive integer, got ${JSON.stringify(v[k])}`);
     need(typeof v.file === "string" && v.file.length > 0, f("file"), "must be a file name");
+    need(typeof v.fileSha256 === "string" && /^[0-9a-f]{16}$/.test(v.fileSha256), f("fileSha256"), `must be the step graph's sha256 (16 lowercase hex digits, written by train/recalkv.py), got ${JSON.stringify(v.fileSha256)}`);
     const groups = v.groups as number[][][];
+    need(Array.isArray(groups), f("groups"), "must be an array (per layer, per group: heads)");
     if (model) {
       const { numLayers: L, numHeads: H, headDim: d } = model;
       need((v.groupSize as number) * (v.numGroups as number) === H, f("numGroups"), `× groupSize must equal the ${H} heads`);
       need((v.keyLatentWidth as number) <= (v.groupSize as number) * d, f("keyLatentWidth"), `must be ≤ groupSize × headDim = ${(v.groupSize as number) * d}`);
       need((v.valueLatentWidth as number) <= d, f("valueLatentWidth"), `must be ≤ headDim = ${d}`);
+      const w = latentWidths(v.rankRatio as number, v.groupSize as number, d);
+      need(v.keyLatentWidth === w.keyWidth, f("keyLatentWidth"), `is ${v.keyLatentWidth} but rankRatio ${v.rankRatio} × groupSize ${v.groupSize} × headDim ${d} gives ${w.keyWidth}`);
+      need(v.valueLatentWidth === w.valueWidth, f("valueLatentWidth"), `is ${v.valueLatentWidth} but rankRatio ${v.rankRatio} × headDim ${d} gives ${w.valueWidth}`);
       need(Array.isArray(groups) && groups.length === L, f("groups"), `must list ${L} layers`);
       groups.forEach((gs, l) => {
         const seen = new Set<number>();
         need(Array.isArray(gs) && gs.length === v.numGroups, `${f("groups")}[${l}]`, `must list ${v.numGroups} groups`);
         for (const g of gs) {
           need(Array.isArray(g) && g.length === v.groupSize, `${f("groups")}[${l}]`, `every group must hold ${v.groupSize} heads, got ${JSON.stringify(g)}`);
+          need(g.every((h, i) => i === 0 || h > g[i - 1]), `${f("groups")}[${l}]`, `must partition heads 0..${H - 1} into groups of ascending heads, got ${JSON.stringify(g)} (not ascending)`);
           for (const h of g) {
             need(Number.isInteger(h) && h >= 0 && h < H && !seen.has(h), `${f("groups")}[${l}]`, `must partition heads 0..${H - 1}, got ${JSON.stringify(gs)}`);
             seen.add(h);
@@ -100,7 +143,7 @@ export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = L
       valueLatentWidth: v.valueLatentWidth as number,
       groups: groups.map((gs) => gs.map((g) => [...g])),
       file: v.file as string,
-      ...(typeof v.fileSha256 === "string" ? { fileSha256: v.fileSha256 } : {}),
+      fileSha256: v.fileSha256 as string,
       quality: { ...((v.quality as Record<string, number>) ?? {}) },
     };
   });

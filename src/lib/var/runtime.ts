@@ -7,7 +7,7 @@ import type { Backend, Session, Tensor } from "./backend.js";
 import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClass } from "./config.js";
 import { type CacheStore, KVCache } from "./kvcache.js";
 import { LatentCache } from "./latentcache.js";
-import { LOW_RANK_MANIFEST, type LowRankVariant, findVariant, parseLowRankManifest } from "./lowrank.js";
+import { LOW_RANK_MANIFEST, type LowRankVariant, checkVariantFile, findVariant, parseLowRankManifest } from "./lowrank.js";
 import { type LowRankStepFixture, lowRankSelfCheck, type SelfCheck, stepSelfCheck } from "./selfcheck.js";
 import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
 
@@ -149,7 +149,9 @@ export class VarModel {
     if (!p) {
       p = (async () => {
         const v = findVariant(await this.lowRankManifest(), id, LOW_RANK_MANIFEST);
-        const step = await this.backend.load(await this.readFile(v.file), v.file);
+        const bytes = await this.readFile(v.file);
+        await checkVariantFile(v, bytes); // groups are not visible in the graph's inputs: a stale graph would run
+        const step = await this.backend.load(bytes, v.file);
         return new VarModel(this.config, this.backend, step, this.update, this.decode, this.readFile, v);
       })();
       p.catch(() => this.variants.delete(id));
