@@ -16,13 +16,13 @@
  *   image-<i>.bin      K × S × S × 3 RGB bytes (pyramid), then for branch cond then uncond, for l, h: the
  *                      head's packed block-causal attention in log8 codes (heads.ts: packHead), loaded lazily
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import { headMetrics, headScaleMass, labelHeads, METRIC_NAMES, packHead, scaleLayout } from "../src/lib/metrics/heads.js";
 import type { Session, Tensor } from "../src/lib/var/backend.js";
 import type { VarModel } from "../src/lib/var/runtime.js";
 import { DEFAULT_SETTINGS } from "./calibrate.js";
+import { writeAtomic } from "./files.js";
 import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "./node-backend.js";
 import { type Row, type Schema, toParquet } from "./parquet.js";
 
@@ -181,8 +181,7 @@ export async function buildExplorerData(opts: { classes?: number[]; seeds?: numb
   const schema: Schema = { image: "INTEGER", branch: "VARCHAR", layer: "INTEGER", head: "INTEGER", scalekv: "VARCHAR", hack: "VARCHAR" };
   for (const n of [...METRIC_NAMES, ...massCols]) schema[n] = "DOUBLE";
   const store = opts.store ?? EXPLORER_STORE;
-  mkdirSync(join(store, ".."), { recursive: true });
-  writeFileSync(store, await toParquet(schema, rows));
+  writeAtomic(store, await toParquet(schema, rows));
   const arrays: Record<string, unknown> = {};
   for (const [n, t] of Object.entries(schema)) {
     const col = rows.map((r) => r[n]);

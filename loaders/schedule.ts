@@ -1,6 +1,6 @@
 /** `heatkv schedule`: build a schedule for the demo model (or any config) and write its JSON. */
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { writeAtomic } from "./files.js";
 import { buildSchedule, getMethod, keptTokens, predictedBytes, type Schedule, stringifyReferenceOrders, stringifySchedule } from "../src/lib/schedules/index.js";
 import { type ModelConfig, parseConfig } from "../src/lib/var/config.js";
 import { loadHeadScaleStats } from "./stats-store.js";
@@ -19,13 +19,6 @@ export function readConfig(path: string): ModelConfig {
     if (e instanceof SyntaxError) throw new Error(`${path}: not valid JSON (${e.message})`);
     throw e;
   }
-}
-
-export function writeAtomic(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 /** `key=value` pairs → params (numbers and booleans parsed; the method validates them). */

@@ -35,11 +35,21 @@ export function guardedEnv(netLog: string, extra: Record<string, string> = {}): 
 
 export const FRAMEWORK_CLI = join(ROOT, "node_modules", "@observablehq", "framework", "dist", "bin", "observable.js");
 
+/** The build clears its output folder: never the project, a folder holding it, or the site's sources. */
+export function checkOutputFolder(out: string): void {
+  const src = join(ROOT, "src");
+  const inside = (dir: string, parent: string) => dir === parent || dir.startsWith(parent.endsWith(sep) ? parent : parent + sep);
+  if (inside(ROOT, out) || inside(out, src)) {
+    throw new Error(`HEATKV_DIST=${out}: the build clears its output folder; use a folder that is neither the project (${ROOT}), one of its parents, nor inside src/ (e.g. dist or /tmp/heatkv-dist)`);
+  }
+}
+
 export async function buildSite(output = process.env.HEATKV_DIST ?? "dist"): Promise<BuildReport> {
   const t0 = performance.now();
   // Framework clears only an output folder inside the project; one elsewhere (HEATKV_DIST=/tmp/x) would keep
   // old hashed files and fail with "file conflict". Clear it ourselves, but only if it holds a previous build.
   const out = resolve(ROOT, output);
+  checkOutputFolder(out);
   if (!out.startsWith(ROOT + sep) && existsSync(join(out, "_observablehq"))) rmSync(out, {recursive: true, force: true});
   await prefill(ROOT);
   const t1 = performance.now();

@@ -234,6 +234,15 @@ describe("head explorer", () => {
     await waitRender(before);
     await expect.poll(() => page.getByTestId("hx-schedule-note").textContent()).toContain(`drops for ${topHead}`);
     await screenshot(page, "explorer-done-when");
+    // masking the sink scales changes the drawing, not what the schedule keeps
+    const keptPct = async () => Number((await page.getByTestId("hx-schedule-note").textContent())!.match(/keeps ([\d.]+) %/)![1]);
+    const kept = await keptPct();
+    for (const v of ["mask", "show"]) {
+      before = await rendered();
+      await page.getByTestId("hx-sink").selectOption(v);
+      await waitRender(before);
+      expect(await keptPct()).toBe(kept);
+    }
     // class picker keeps the seed; seed picker switches within the class
     before = await rendered();
     await page.getByTestId("hx-class").selectOption("6");

@@ -2,6 +2,7 @@ import { tableFromArrays, tableToIPC } from "apache-arrow";
 import { describe, expect, it } from "vitest";
 import { METRIC_NAMES } from "../../src/lib/metrics/heads.js";
 import { type ExplorerIndex, imageFileSource, parseHeadRows } from "../../src/lib/site/explorer-data.js";
+import { staticMethods } from "../../src/lib/site/explorer-schedule.js";
 import { decodeState, DEFAULT_STATE, encodeState, type ExplorerState } from "../../src/lib/site/explorer-state.js";
 
 const limits = { numLayers: 6, numHeads: 8, images: 6, scales: 7, tokens: 155 };
@@ -17,6 +18,18 @@ describe("explorer URL state", () => {
     const q = encodeState(s);
     expect(q).toBe("img=3&br=uncond&l=5&h=7&with=1%2C12&agg=max&metric=spatialDistance&sort=1&t=6&q=120&dir=receives&norm=global&color=linear&sink=1&cmp=schedule&cl=2&ch=4&ci=5&sched=pyramid&budget=20");
     expect(decodeState(q, limits)).toEqual(s);
+  });
+
+  it("keeps a method name with '+' (a shared link must not silently show another method)", () => {
+    const s: ExplorerState = { ...DEFAULT_STATE, combine: [], cmp: "schedule", sched: "heatkv+recalkv" };
+    expect(decodeState(encodeState(s), limits).sched).toBe("heatkv+recalkv");
+  });
+
+  it("offers only block-dropping static methods for the schedule comparison", () => {
+    const m = staticMethods();
+    expect(m).toContain("heatkv");
+    expect(m).not.toContain("full");
+    expect(m.filter((x) => x.includes("recalkv"))).toEqual([]);
   });
 
   it("ignores out-of-range and unknown values", () => {

@@ -16,7 +16,9 @@
  *   asi              ScaleKV's Attention Selectivity Index: currentShare · E_q[top-K′ history mass], K′ = 16
  *   locality         HACK's rule as in schedules/methods/hack.ts: mass on t plus mass on t − 1
  *
- * Labels over a set of heads (`labelHeads`): ScaleKV — z-score the ASI over the heads; z < 0 (broad,
+ * Labels over a set of heads (`labelHeads`): ScaleKV-style — z-score the ASI over all the heads of an image
+ * (ScaleKV and schedules/methods/scalekv.ts z-score per-layer means across layers and take only the
+ * lowest few layers as drafters; here every head is labelled, about half are drafters); z < 0 (broad,
  * unselective) → drafter, else refiner. HACK — the 50 % most local heads (locality ≥ median) are structural,
  * the rest contextual (hack's default structuralFraction 0.5).
  */

@@ -12,7 +12,8 @@ export interface ExplorerIndex {
   model: { id: string; patchNums: number[]; numLayers: number; numHeads: number; classes: string[]; imageSize: number; totalTokens: number };
   /**
    * Token grid per scale of the stored matrices: equal to patchNums for the demo; for very large models a
-   * scale of p × p tokens is average-pooled to g × g cells (g = gridNums[s] < p, documented per set).
+   * scale of p × p tokens is pooled to g × g cells (g = gridNums[s] < p, documented per set): a cell
+   * carries the summed attention of the tokens it covers, so rows still sum to 1.
    */
   gridNums?: number[];
   images: { id: number; classIndex: number; className: string; seed: number }[];

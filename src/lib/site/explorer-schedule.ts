@@ -5,9 +5,13 @@ import type { HeadScaleStats } from "../schedules/index.js";
 import type { ModelConfig } from "../var/config.js";
 import type { ScheduleProvider } from "./explorer.js";
 
-/** Static (whole-block) methods: their drops are (target, source) blocks, drawable on the matrix. */
+/**
+ * Static (whole-block) methods that drop blocks: their drops are (target, source) blocks, drawable on the
+ * matrix. Not full (drops nothing) nor the low-rank methods (recalkv keeps every entry as a latent;
+ * heatkv+recalkv drops HeatKV's blocks — pick heatkv for those).
+ */
 export function staticMethods(): string[] {
-  return listMethods().filter((m) => m.kind === "static" && m.name !== "full").map((m) => m.name);
+  return listMethods().filter((m) => m.kind === "static" && m.name !== "full" && !m.needsLowRank).map((m) => m.name);
 }
 
 export function scheduleProvider(config: ModelConfig, stats: HeadScaleStats): ScheduleProvider {

@@ -85,7 +85,7 @@ export function decodeState(query: string, limits?: { numLayers: number; numHead
   one("color", ["log", "linear"] as const);
   one("cmp", ["none", "head", "image", "schedule"] as const);
   const sched = p.get(KEYS.sched);
-  if (sched && /^[a-z0-9_-]+$/.test(sched)) s.sched = sched;
+  if (sched && /^[a-z0-9_+-]+$/.test(sched)) s.sched = sched;
   for (const k of ["sort", "sink"] as const) if (p.has(KEYS[k])) s[k] = p.get(KEYS[k]) === "1";
   const w = p.get(KEYS.combine);
   if (w) s.combine = [...new Set(w.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 0 && n < lim.numLayers * lim.numHeads))];

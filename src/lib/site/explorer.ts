@@ -372,7 +372,8 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
           }
         }
         totalMass += blockMass;
-        if (f === 1) keptMass += blockMass;
+        // kept = not dropped by the schedule, whatever the display does with it (a masked sink scale is kept)
+        if (!dropped?.(tq, s)) keptMass += blockMass;
         if (f !== 2 && tq > 0) {
           // scale 0's single query sees only itself (always 1): left out of the colour range
           if (codes) {
