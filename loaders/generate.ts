@@ -1,6 +1,6 @@
 /** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
 import { readFileSync } from "node:fs";
-import { parseScheduleJson, predictedBytes, type Schedule, scheduleToPolicy } from "../src/lib/schedules/index.js";
+import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule, scheduleToPolicy } from "../src/lib/schedules/index.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { gridRgba, writePng } from "./png.js";
@@ -65,7 +65,11 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
   const schedule = o.schedule ? readSchedule(o.schedule, model) : null;
   // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
-  if (schedule?.lowRank) model = await model.lowRank(schedule.lowRank.variant);
+  if (schedule?.lowRank) {
+    // the file's variant, widths and groups must be the shipped ones (the byte accounting relies on them)
+    checkLowRankVariant(schedule.lowRank, await model.lowRankManifest(), o.schedule as string);
+    model = await model.lowRank(schedule.lowRank.variant);
+  }
   const results: GenerateResult[] = [];
   for (const c of classes) {
     for (const seed of seeds) {

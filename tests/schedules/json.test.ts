@@ -132,7 +132,13 @@ describe("import: bad files fail with one line naming the field", () => {
       b.lowRank.groups[1][0] = [0, 0];
       return b;
     }, /^schedule.json: field "lowRank.groups\[1\]" must partition heads 0..7 into 4 ascending groups of 2, got \[\[0,0\],/],
-    ["low-rank widths over the byte budget", () => ({ ...lr(), lowRank: { ...lr().lowRank, keyWidth: 32, valueWidth: 16 } }), /^schedule.json: field "targets\[\d\]" holds \d+ B of low-rank cache entering scale \d, over the budget of 279552.0 B \(25% of the full cache\)$/],
+    ["low-rank widths over the byte budget", () => ({ ...lr(), params: { ...lr().params, rankRatio: 1 }, lowRank: { ...lr().lowRank, rankRatio: 1, keyWidth: 32, valueWidth: 16 } }), /^schedule.json: field "targets\[\d\]" holds \d+ B of low-rank cache entering scale \d, over the budget of 279552.0 B \(25% of the full cache\)$/],
+    // forged widths used to pass the byte check (predicted 98,744 B for a cache of 220,220 B)
+    ["low-rank key width not the rank ratio's", () => ({ ...lr(), lowRank: { ...lr().lowRank, keyWidth: 1 } }), 'schedule.json: field "lowRank.keyWidth" is 1 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16'],
+    ["low-rank value width not the rank ratio's", () => ({ ...lr(), lowRank: { ...lr().lowRank, valueWidth: 16 } }), 'schedule.json: field "lowRank.valueWidth" is 16 but rankRatio 0.5 × headDim 16 gives 8'],
+    ["params.rankRatio vs lowRank.rankRatio", () => ({ ...lr(), params: { ...lr().params, rankRatio: 0.25 } }), 'schedule.json: field "params.rankRatio" is 0.25 but lowRank.rankRatio (variant r50) is 0.5: they must agree'],
+    ["the reviewer's forgery (rank ratio 0.25, key width 1, variant r50)", () => ({ ...lr(), params: { ...lr().params, rankRatio: 0.25 }, lowRank: { ...lr().lowRank, keyWidth: 1 } }), /^schedule.json: field "lowRank.keyWidth" is 1 but/],
+    ["recalkv explicit rank ratio vs its part", () => ({ ...JSON.parse(stringifySchedule(build("recalkv", { rankRatio: 0.25 }))), params: { rankRatio: 0.75 } }), 'schedule.json: field "params.rankRatio" is 0.75 but lowRank.rankRatio (variant r25) is 0.25: they must agree'],
     ["full at 25 %", () => ({ ...base(), method: "full", params: {}, targets: exportSchedule(buildSchedule("full", demo, "100%")).targets }), 'schedule.json: field "budget.ratio" must be 1 for method "full" (the full cache), got 0.25'],
   ];
   it.each(cases)("%s", (_name, make, msg) => {
@@ -147,6 +153,22 @@ describe("import: bad files fail with one line naming the field", () => {
     if (typeof msg === "string") expect(m).toBe(msg);
     else expect(m).toMatch(msg);
     expect(m).not.toContain("\n");
+  });
+  it("with the model's recalkv.json: the variant exists with the same rank ratio, widths and groups", () => {
+    const ok = lr();
+    expect(importSchedule(ok, demo, "schedule.json", lowRank)).toEqual(importSchedule(ok, demo));
+    expect(parseScheduleJson(JSON.stringify(ok), demo, "schedule.json", lowRank).lowRank?.variant).toBe("r50");
+    // self-consistent r25 numbers under variant r50: the widths follow the ratio, only the manifest tells
+    const forged = { ...lr(), params: { ...lr().params, rankRatio: 0.25 }, lowRank: { ...lr().lowRank, rankRatio: 0.25, keyWidth: 8, valueWidth: 4 } };
+    expect(importSchedule(forged, demo).lowRank?.variant).toBe("r50");
+    expect(() => importSchedule(forged, demo, "schedule.json", lowRank)).toThrow('schedule.json: field "lowRank.rankRatio" is 0.25 but variant r50 in recalkv.json has 0.5');
+    expect(() => importSchedule({ ...lr(), lowRank: { ...lr().lowRank, variant: "r33" } }, demo, "schedule.json", lowRank)).toThrow(
+      'schedule.json: field "lowRank.variant" must be one of the model\'s ReCalKV variants r75, r50, r25 (recalkv.json), got "r33"',
+    );
+    const regrouped = lr();
+    regrouped.lowRank.groups[0].reverse(); // still a partition into ascending groups, same bytes: not the graph's
+    expect(importSchedule(regrouped, demo).lowRank?.variant).toBe("r50");
+    expect(() => importSchedule(regrouped, demo, "schedule.json", lowRank)).toThrow(/^schedule.json: field "lowRank.groups\[0\]" is \[\[.*\]\] but variant r50 in recalkv.json groups layer 0 as \[\[/);
   });
   it("not JSON / not an object", () => {
     expect(() => parseScheduleJson("{ nope", demo)).toThrow(/^schedule.json: field "\(root\)" is not valid JSON \(/);

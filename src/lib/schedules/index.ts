@@ -2,7 +2,7 @@
 export { type Budget, type BudgetOptions, type BytesPerElement, budgetTokenLimit, describeDenominator, fullCacheBytes, fullCacheTokens, parseBudget } from "./budget.js";
 export { ScheduleError } from "./errors.js";
 export { type BuildOptions, type MethodInfo, type MethodName, METHOD_NAMES, buildSchedule, getMethod, listMethods } from "./registry.js";
-export { type DynamicSchedule, type PredictedBytes, type Schedule, type ScorerName, type ScorerParams, type StaticSchedule, SCHEDULE_VERSION, keptTokens, keptTotals, predictedBytes } from "./schedule.js";
+export { type DynamicSchedule, type PredictedBytes, type Schedule, type ScorerName, type ScorerParams, type StaticSchedule, SCHEDULE_VERSION, checkLowRankVariant, keptTokens, keptTotals, predictedBytes } from "./schedule.js";
 export { type SchedulePolicy, checkScheduleModel, scheduleToPolicy } from "./policy.js";
 export { exportSchedule, importSchedule, parseScheduleJson, referenceOrders, stringifyReferenceOrders, stringifySchedule } from "./json.js";
 export { type HeadScaleStats, checkStats, computeScas, meanMass, scasFromMass, statsFromPromptMasses } from "./stats.js";

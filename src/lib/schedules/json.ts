@@ -11,6 +11,7 @@ import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { SCHEDULE_JSON_SCHEMA } from "../schema/schedule.schema.js";
 import type { ScheduleJson } from "../schema/schedule.js";
 import { modelShape } from "../var/config.js";
+import type { LowRankManifest } from "../var/lowrank.js";
 import { type Budget, checkBudget } from "./budget.js";
 import { ScheduleError, shown } from "./errors.js";
 import type { ReferenceOrders } from "./methods/heatkv.js";
@@ -139,9 +140,10 @@ function ajvError(e: ErrorObject, source: string): ScheduleError {
 
 /**
  * JSON value → Schedule, checked against `model` (the loaded model's config) when given; otherwise
- * against the model the file describes. Throws one ScheduleError line naming the field.
+ * against the model the file describes; a low-rank part also against `lowRank` (the model's recalkv.json)
+ * when given. Throws one ScheduleError line naming the field.
  */
-export function importSchedule(value: unknown, model?: ScheduleModel, source = "schedule.json"): Schedule {
+export function importSchedule(value: unknown, model?: ScheduleModel, source = "schedule.json", lowRank?: LowRankManifest): Schedule {
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new ScheduleError(source, "(root)", `must be a JSON object, got ${shown(value)}`);
   const v = value as Record<string, unknown>;
   if (v.version !== SCHEDULE_VERSION) throw new ScheduleError(source, "version", `must be "${SCHEDULE_VERSION}", got ${shown(v.version)}`);
@@ -206,19 +208,19 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
     });
     schedule = { ...common, kind: "dynamic", counts, rules: j.rules.flat() as ScorerName[], scorer: { ...j.scorer } };
   }
-  checkScheduleSemantics(schedule, source);
+  checkScheduleSemantics(schedule, source, lowRank);
   return schedule;
 }
 
 /** JSON text → Schedule (see importSchedule). */
-export function parseScheduleJson(text: string, model?: ScheduleModel, source = "schedule.json"): Schedule {
+export function parseScheduleJson(text: string, model?: ScheduleModel, source = "schedule.json", lowRank?: LowRankManifest): Schedule {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
     throw new ScheduleError(source, "(root)", `is not valid JSON (${(e as Error).message})`);
   }
-  return importSchedule(value, model, source);
+  return importSchedule(value, model, source, lowRank);
 }
 
 /** HeatKV orders of a heatkv schedule in the reference repo's format ([head, layer] per s = σ..K−2). */

@@ -8,6 +8,7 @@
  * N = L·H, lh = l*H + h. Row t = 0 is the empty cache entering scale 0 (all zero).
  */
 import type { ModelShape } from "../var/config.js";
+import { type LowRankManifest, latentWidths } from "../var/lowrank.js";
 import { type Budget, budgetTokenLimit } from "./budget.js";
 import { ScheduleError, shown } from "./errors.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
@@ -177,6 +178,10 @@ export function checkLowRankPart(lr: LowRankPart, model: ScheduleModel, source: 
   if (!Number.isInteger(lr.groupSize) || lr.groupSize < 1 || H % lr.groupSize !== 0) throw new ScheduleError(source, f("groupSize"), `must divide the ${H} heads, got ${shown(lr.groupSize)}`);
   if (!Number.isInteger(lr.keyWidth) || lr.keyWidth < 1 || lr.keyWidth > lr.groupSize * d) throw new ScheduleError(source, f("keyWidth"), `must be an integer in [1, groupSize·headDim = ${lr.groupSize * d}], got ${shown(lr.keyWidth)}`);
   if (!Number.isInteger(lr.valueWidth) || lr.valueWidth < 1 || lr.valueWidth > d) throw new ScheduleError(source, f("valueWidth"), `must be an integer in [1, headDim = ${d}], got ${shown(lr.valueWidth)}`);
+  // the widths follow from the rank ratio (train/recalkv.py): forged widths would make the byte check meaningless
+  const w = latentWidths(lr.rankRatio, lr.groupSize, d);
+  if (lr.keyWidth !== w.keyWidth) throw new ScheduleError(source, f("keyWidth"), `is ${lr.keyWidth} but rankRatio ${lr.rankRatio} × groupSize ${lr.groupSize} × headDim ${d} gives ${w.keyWidth}`);
+  if (lr.valueWidth !== w.valueWidth) throw new ScheduleError(source, f("valueWidth"), `is ${lr.valueWidth} but rankRatio ${lr.rankRatio} × headDim ${d} gives ${w.valueWidth}`);
   if (!Array.isArray(lr.groups) || lr.groups.length !== L) throw new ScheduleError(source, f("groups"), `must list ${L} layers, got ${shown(lr.groups?.length)}`);
   lr.groups.forEach((gs, l) => {
     const seen = new Set<number>();
@@ -188,13 +193,31 @@ export function checkLowRankPart(lr: LowRankPart, model: ScheduleModel, source: 
   });
 }
 
+/** Check a low-rank part against the model's ReCalKV variants: its variant exists with the same ratio, widths and groups. */
+export function checkLowRankVariant(lr: LowRankPart, manifest: LowRankManifest, source: string, prefix = "lowRank"): void {
+  const v = manifest.variants.find((x) => x.id === lr.variant);
+  if (!v) throw new ScheduleError(source, `${prefix}.variant`, `must be one of the model's ReCalKV variants ${manifest.variants.map((x) => x.id).join(", ")} (recalkv.json), got ${shown(lr.variant)}`);
+  const same: [string, unknown, unknown][] = [
+    ["rankRatio", lr.rankRatio, v.rankRatio],
+    ["groupSize", lr.groupSize, v.groupSize],
+    ["keyWidth", lr.keyWidth, v.keyLatentWidth],
+    ["valueWidth", lr.valueWidth, v.valueLatentWidth],
+  ];
+  for (const [k, mine, theirs] of same) if (mine !== theirs) throw new ScheduleError(source, `${prefix}.${k}`, `is ${shown(mine)} but variant ${v.id} in recalkv.json has ${shown(theirs)}`);
+  v.groups.forEach((gs, l) => {
+    if (JSON.stringify(lr.groups[l]) !== JSON.stringify(gs)) throw new ScheduleError(source, `${prefix}.groups[${l}]`, `is ${shown(lr.groups[l])} but variant ${v.id} in recalkv.json groups layer ${l} as ${shown(gs)}`);
+  });
+}
+
 /**
  * Semantic checks every schedule obeys (on build and on import); throws one ScheduleError line.
  * - static: a target keeps only sources s < t, and a dropped block never returns (mask(t+1) ⊆ mask(t) ∪ {t});
  * - dynamic: 0 ≤ count(t) ≤ count(t−1) + n_{t−1} (nothing re-added; the rule picks from what is there);
- * - at every target the kept entries summed over heads fit the budget (L·H·C_max·ratio).
+ * - at every target the kept entries summed over heads fit the budget (L·H·C_max·ratio);
+ * - low rank: widths follow the rank ratio, params.rankRatio (unless 0 = auto) is lowRank.rankRatio, and
+ *   given the model's ReCalKV variants (`lowRank`), the variant exists with the same widths and groups.
  */
-export function checkScheduleSemantics(s: Schedule, source = "schedule"): void {
+export function checkScheduleSemantics(s: Schedule, source = "schedule", lowRank?: LowRankManifest): void {
   const shape: ModelShape = checkedShape(s.model, source);
   const K = shape.numScales;
   const N = numHeadsTotal(s.model);
@@ -232,6 +255,11 @@ export function checkScheduleSemantics(s: Schedule, source = "schedule"): void {
   if (s.lowRank) {
     if (s.kind !== "static") throw new ScheduleError(source, "lowRank", "is only allowed in static schedules");
     checkLowRankPart(s.lowRank, s.model, source);
+    const pr = s.params.rankRatio;
+    if (typeof pr === "number" && pr !== 0 && Math.abs(pr - s.lowRank.rankRatio) > 1e-9) {
+      throw new ScheduleError(source, "params.rankRatio", `is ${pr} but lowRank.rankRatio (variant ${s.lowRank.variant}) is ${s.lowRank.rankRatio}: they must agree`);
+    }
+    if (lowRank) checkLowRankVariant(s.lowRank, lowRank, source);
     // low rank: the budget is in bytes of the full fp32 (or fp16) cache; the latent cache must fit it
     const pred = predictedBytes(s, s.budget.rows, s.budget.bytesPerElement);
     pred.perScale.forEach((b, t) => {

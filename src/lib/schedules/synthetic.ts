@@ -4,7 +4,7 @@
  */
 import { type HeadScaleStats, massIndex, scasFromMass } from "./stats.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
-import type { LowRankManifest } from "../var/lowrank.js";
+import { type LowRankManifest, latentWidths } from "../var/lowrank.js";
 
 /** Infinity-2B at 1024 px: 13 scales n = 1..4096 (C_max = 6425), 32 layers × 16 heads, head dim 128. */
 export const INFINITY_2B_MODEL: ScheduleModel = {
@@ -67,7 +67,7 @@ export function syntheticStats(model: ScheduleModel, seed = 1): HeadScaleStats {
 /**
  * A ReCalKV variant manifest shaped like train/recalkv.py's recalkv.json for any model (tests, property
  * tests and benchmarks on models without exported variants): heads grouped consecutively in groups of
- * `groupSize` (or 1 when it does not divide the heads), widths round(ratio · full width), at least 1.
+ * `groupSize` (or 1 when it does not divide the heads), widths latentWidths() (round(ratio · full width) as train/recalkv.py, at least 1).
  */
 export function syntheticLowRank(model: ScheduleModel, ratios = [0.75, 0.5, 0.25], groupSize = 2): LowRankManifest {
   const H = model.numHeads;
@@ -83,8 +83,8 @@ export function syntheticLowRank(model: ScheduleModel, ratios = [0.75, 0.5, 0.25
       rankRatio: r,
       groupSize: g,
       numGroups: H / g,
-      keyLatentWidth: Math.max(1, Math.round(r * g * model.headDim)),
-      valueLatentWidth: Math.max(1, Math.round(r * model.headDim)),
+      keyLatentWidth: latentWidths(r, g, model.headDim).keyWidth,
+      valueLatentWidth: latentWidths(r, g, model.headDim).valueWidth,
       groups: groups.map((gs) => gs.map((x) => [...x])),
       file: `synthetic/step_r${Math.round(r * 100)}.onnx`,
       quality: {},
