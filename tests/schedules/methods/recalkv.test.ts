@@ -88,12 +88,43 @@ describe("heatkv+recalkv", () => {
     const over = { ...s, keep: more.kind === "static" ? more.keep : new Uint32Array(0) } as Schedule;
     expect(predictedBytes(over).peak).toBeGreaterThan(s.budget.bytes);
   });
+  it("strict: the largest token budget that fits, though strict masks are not monotone (bisection stopped at 0.5208)", () => {
+    const st = syntheticStats(demo, 1);
+    const params = { rankRatio: 0.75, sigma: 0, strict: true };
+    const s = buildSchedule("heatkv+recalkv", demo, "50%", { stats: st, lowRank, params });
+    const tr = s.details.tokenRatio as number;
+    const part = s.lowRank;
+    const bytesAt = (r: number) => {
+      try {
+        const h = buildSchedule("heatkv", demo, r, { stats: st, params: { sigma: 0, strict: true } });
+        return predictedBytes({ ...h, lowRank: part } as Schedule).peak;
+      } catch {
+        return Number.POSITIVE_INFINITY; // strict HeatKV refuses this token budget
+      }
+    };
+    expect(bytesAt(0.54)).toBeLessThanOrEqual(s.budget.bytes); // the reviewer's counterexample: 0.54 fits
+    expect(bytesAt(0.5208333333333333)).toBe(Number.POSITIVE_INFINITY); // an isolated refused point (bisection mid, floating-point edge): bisection went wrong here
+    expect(tr).toBeGreaterThan(0.54);
+    expect(predictedBytes(s).peak).toBeLessThanOrEqual(s.budget.bytes);
+    // brute force: the masks only change where b·N·C_max crosses an integer; no step above tr fits
+    const NC = 48 * 91;
+    for (let T = Math.floor(tr * NC) + 1; T < (2 / 3) * NC; T++) expect(bytesAt((T + 0.5) / NC), `step ${T}`).toBeGreaterThan(s.budget.bytes);
+    // the keep sets are HeatKV's own at that token budget
+    const h = buildSchedule("heatkv", demo, tr, { stats: st, params: { sigma: 0, strict: true } });
+    expect(s.kind === "static" && Array.from(s.keep)).toEqual(h.kind === "static" && Array.from(h.keep));
+  });
   it("infeasible below the sink scales' latent share; bad params name the field", () => {
     expect(() => buildSchedule("heatkv+recalkv", demo, "5%", { stats, lowRank })).toThrow(
       /^schedule: field "budget" 5% is infeasible for heatkv\+recalkv: with rank ratio 0.5 \(variant r50\) even HeatKV's smallest token budget for sigma = 3 \(15.38%: the sink scales 0..2\) does not fit/,
     );
     expect(buildSchedule("heatkv+recalkv", demo, "5%", { stats, lowRank, params: { rankRatio: 0.25 } }).lowRank?.variant).toBe("r25");
     expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { stats, lowRank, params: { rankRatio: 0 } })).toThrow('schedule: field "params.rankRatio" must be a number in (0, 1], got 0');
-    expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { lowRank })).toThrow(/field "stats" are required by method "heatkv"/);
+    expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { lowRank })).toThrow(
+      'schedule: field "stats" are required by method "heatkv+recalkv" (HeatKV\'s S-CAS orders from calibration), or pass orders in the reference format',
+    );
+    // the underlying reason stays in the message (the latent peak here; HeatKV's own reason when it refuses)
+    expect(() => buildSchedule("heatkv+recalkv", demo, "5%", { stats, lowRank, params: { strict: true } })).toThrow(
+      /does not fit as a latent cache \(the latent cache peaks at \d+ B, over the budget of 55910.4 B\); raise the budget/,
+    );
   });
 });

@@ -123,8 +123,12 @@ export function heatkvKeepMasks(shape: ModelShape, numHeadsTotal: number, sigma:
   return keep;
 }
 
-/** Strict layer-by-layer variant (reference default). Returns keep masks and early drops per scale. */
-export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numHeads: number, sigma: number, orders: HeatkvOrders, x: number[], ratio: number, source = "schedule", given = String(ratio)): { keep: Uint32Array; early: number[] } {
+/**
+ * Strict layer-by-layer variant (reference default). Returns keep masks and early drops per scale, and
+ * `sameAbove`: the largest token total compared ≤ b·N·C_max (−1 if none) — with the same prune counts x,
+ * any threshold in [sameAbove, b·N·C_max] takes the same path, so gives the same masks.
+ */
+export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numHeads: number, sigma: number, orders: HeatkvOrders, x: number[], ratio: number, source = "schedule", given = String(ratio)): { keep: Uint32Array; early: number[]; sameAbove: number } {
   const K = shape.numScales;
   const L = numLayers;
   const H = numHeads;
@@ -132,6 +136,12 @@ export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numH
   const n = shape.tokensPerScale;
   const rank = ranks(orders, N);
   const threshold = ratio * L * H * shape.maxCacheTokens; // reference: budget * num_layers * num_heads * full_peak_tokens
+  let sameAbove = -1;
+  const within = (total: number) => {
+    if (total > threshold) return false;
+    if (total > sameAbove) sameAbove = total;
+    return true;
+  };
   let active = new Uint8Array(K * N); // final removed blocks (s*N + lh) after the previous scale
   const seen: Uint8Array[] = []; // seen[t]: blocks removed while target scale t is generated
   const early: number[] = [];
@@ -171,7 +181,7 @@ export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numH
         }
       }
       let total = totalAfter(layer);
-      if (total <= threshold) continue;
+      if (within(total)) continue;
       // reference order: last layer first, then larger source scale, then S-CAS rank; only blocks of
       // layers > ℓ not yet dropped, never of the scale being written (its later layers do not exist yet)
       for (const [s, lh] of candidates) {
@@ -181,11 +191,11 @@ export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numH
         earlyHere[s * N + lh] = 1;
         earlyCount++;
         total -= n[s]; // s < ts: the block was counted in full
-        if (total <= threshold) break;
+        if (within(total)) break;
       }
-      if (total > threshold) infeasible(source, given, `at scale ${ts}, layer ${layer} the strict layer-by-layer cache (${total} tokens) stays over b·N·C_max = ${threshold} even after dropping every block due at the end of the scale`);
+      if (!within(total)) infeasible(source, given, `at scale ${ts}, layer ${layer} the strict layer-by-layer cache (${total} tokens) stays over b·N·C_max = ${threshold} even after dropping every block due at the end of the scale`);
     }
-    if (totalAfter(L - 1) > threshold) infeasible(source, given, `at the end of scale ${ts}`);
+    if (!within(totalAfter(L - 1))) infeasible(source, given, `at the end of scale ${ts}`);
     for (let i = 0; i < K * N; i++) {
       if (cur[i] !== target[i]) throw new Error(`heatkv strict: scale ${ts} did not reach its end-of-scale removals (internal error)`);
     }
@@ -204,7 +214,7 @@ export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numH
       keep[t * N + lh] = m >>> 0;
     }
   }
-  return { keep, early };
+  return { keep, early, sameAbove };
 }
 
 export const heatkv = defineMethod({
