@@ -38,17 +38,24 @@ export function keepMatrix(s: Schedule, cfg: ModelConfig, width = 900): HTMLElem
   return plot;
 }
 
+/** The element type and rows the budget's bytes are counted in, e.g. "fp32, both CFG rows" or "fp16, 1 row". */
+export function bytesUnit(b: {bytesPerElement: number; rows: number}): string {
+  const type = b.bytesPerElement === 2 ? "fp16" : b.bytesPerElement === 4 ? "fp32" : `${b.bytesPerElement} B per element`;
+  return `${type}, ${b.rows === 2 ? "both CFG rows" : `${b.rows} row${b.rows === 1 ? "" : "s"}`}`;
+}
+
 /** Per target scale: kept tokens, bytes held, the same tokens at full width, the full cache (low-rank view). */
 export function bytesTable(s: Schedule, cfg: ModelConfig): HTMLTableElement {
   const kept = keptTokens(s);
-  const bytes = predictedBytes(s, 2, s.budget.bytesPerElement).perScale;
-  const perToken = 2 * cfg.headDim * s.budget.bytesPerElement * 2;
+  const {bytesPerElement: bpe, rows} = s.budget;
+  const bytes = predictedBytes(s, rows, bpe).perScale;
+  const perToken = 2 * cfg.headDim * bpe * rows;
   const N = cfg.numLayers * cfg.numHeads;
   const t = document.createElement("table");
   t.dataset.testid = "bytes-table";
   const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
   const head = ["target scale", "kept tokens (all heads)", s.lowRank ? `bytes held (ReCalKV ${s.lowRank.variant} latents + indices)` : "bytes held", "same tokens at full width", "full cache"];
-  t.innerHTML = `<caption>${label(s)}: bytes per target scale (fp32, both CFG rows)</caption><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>`;
+  t.innerHTML = `<caption>${label(s)}: bytes per target scale (${bytesUnit(s.budget)})</caption><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>`;
   const body = document.createElement("tbody");
   for (let x = 1; x < kept.length; x++) {
     const tok = kept[x].reduce((a, k) => a + k, 0);
@@ -67,11 +74,12 @@ export function bytesTable(s: Schedule, cfg: ModelConfig): HTMLTableElement {
 
 /** Predicted cache bytes fed to each scale for several schedules and the full cache. */
 export function bytesChart(schedules: readonly Schedule[], cfg: ModelConfig, width = 640): HTMLElement {
-  const rows = schedules.flatMap((s) => predictedBytes(s, 2, s.budget.bytesPerElement).perScale.map((b, t) => ({t, kib: b / 1024, schedule: label(s)})));
+  const rows = schedules.flatMap((s) => predictedBytes(s, s.budget.rows, s.budget.bytesPerElement).perScale.map((b, t) => ({t, kib: b / 1024, schedule: label(s)})));
+  const units = [...new Set(schedules.map((s) => bytesUnit(s.budget)))].join(" / ") || bytesUnit({bytesPerElement: 4, rows: 2});
   return Plot.plot({
     width, height: 300, marginLeft: 60,
     title: "KV cache fed to each scale",
-    subtitle: "bytes of K and V kept when scale t is generated (fp32, both CFG rows; low-rank methods: latents + index lists); the runtime measures the same",
+    subtitle: `bytes of K and V kept when scale t is generated (${units}; low-rank methods: latents + index lists); the runtime measures the same`,
     x: {label: "target scale t →", tickFormat: (t: number) => `${t} (${cfg.patchNums[t]}×${cfg.patchNums[t]})`, ticks: cfg.patchNums.map((_, t) => t)},
     y: {label: "↑ KV bytes (KiB)", grid: true},
     color: {legend: true},
