@@ -68,7 +68,9 @@ export function latentWidths(rankRatio: number, groupSize: number, headDim: numb
 
 /** sha256 of `bytes` as hex (Web Crypto: Node ≥ 20 and browsers alike). */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const d = await globalThis.crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  const subtle = globalThis.crypto?.subtle;
+  if (!subtle) throw new Error("sha256: Web Crypto (crypto.subtle) is unavailable — browsers offer it only in secure contexts (https or localhost)");
+  const d = await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -80,7 +82,13 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 export async function checkVariantFile(v: LowRankVariant, bytes: Uint8Array, manifest = LOW_RANK_MANIFEST): Promise<void> {
   const base = manifest.split("/").pop();
   if (!v.fileSha256) throw new Error(`${v.file}: ${base} records no fileSha256 for variant ${v.id} — re-run train/recalkv.py`);
-  const got = (await sha256Hex(bytes)).slice(0, v.fileSha256.length);
+  let full: string;
+  try {
+    full = await sha256Hex(bytes);
+  } catch (e) {
+    throw new Error(`${v.file}: cannot check it against ${base}'s fileSha256 (${(e as Error).message})`);
+  }
+  const got = full.slice(0, v.fileSha256.length);
   if (got !== v.fileSha256) throw new Error(`${v.file}: sha256 ${got} does not match ${base}'s fileSha256 ${v.fileSha256} for variant ${v.id} — re-run train/recalkv.py`);
 }
 
