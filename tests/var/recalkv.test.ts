@@ -15,6 +15,8 @@ import { lowRankFixtureFeeds } from "../../src/lib/var/selfcheck.js";
 import { LatentCache } from "../../src/lib/var/latentcache.js";
 import { type LowRankManifest, latentWidths, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
 import { variantFileSha } from "../../loaders/sweep.js";
+import { runGenerate } from "../../loaders/generate.js";
+import { stringifySchedule } from "../../src/lib/schedules/json.js";
 import type { VarModel } from "../../src/lib/var/runtime.js";
 
 const fx = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "fixture.json"), "utf8"));
@@ -180,6 +182,22 @@ describe("ReCalKV variants", () => {
       expect(variantFileSha(dir, "recalkv/step_r50.onnx")).toBe(raw.variants[0].fileSha256); // the sweep keys on the real file
       // the untouched variants still load
       expect((await m.lowRank("r25")).variant?.id).toBe("r25");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("heatkv generate --schedule checks a low-rank part against recalkv.json (forged but self-consistent r25 numbers under r50)", async () => {
+    const s = buildSchedule("recalkv", model.config, "50%", { lowRank: manifest });
+    const j = JSON.parse(stringifySchedule(s));
+    j.params.rankRatio = 0.25;
+    Object.assign(j.lowRank, { rankRatio: 0.25, keyWidth: 8, valueWidth: 4 }); // variant stays r50
+    const dir = mkdtempSync(join(tmpdir(), "recalkv-gen-"));
+    try {
+      const path = join(dir, "forged.json");
+      writeFileSync(path, JSON.stringify(j));
+      const o = { seed: 1, cfg: 4, topK: 0, topP: 1, temperature: 1, out: join(dir, "x.png"), grid: false, zoom: 1, schedule: path };
+      await expect(runGenerate(model, o, () => {})).rejects.toThrow(`${path}: field "lowRank.rankRatio" is 0.25 but variant r50 in recalkv.json has 0.5`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
