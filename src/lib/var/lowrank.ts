@@ -5,6 +5,7 @@
  * (recalkv, heatkv+recalkv) to know the latent widths and the head groups.
  */
 import { ConfigError } from "./config.js";
+import { sha256Bytes } from "./sha256.js";
 
 export const LOW_RANK_MANIFEST = "recalkv/recalkv.json";
 export const LOW_RANK_VERSION = "heatkv-recalkv/1";
@@ -66,12 +67,14 @@ export function latentWidths(rankRatio: number, groupSize: number, headDim: numb
   return { keyWidth: Math.max(1, roundHalfEven(rankRatio * groupSize * headDim)), valueWidth: Math.max(1, roundHalfEven(rankRatio * headDim)) };
 }
 
-/** sha256 of `bytes` as hex (Web Crypto: Node ≥ 20 and browsers alike). */
+/**
+ * sha256 of `bytes` as hex: Web Crypto where it exists (Node ≥ 20, browsers in secure contexts), else the
+ * plain-TypeScript implementation (a static report served over plain http has no crypto.subtle).
+ */
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   const subtle = globalThis.crypto?.subtle;
-  if (!subtle) throw new Error("sha256: Web Crypto (crypto.subtle) is unavailable — browsers offer it only in secure contexts (https or localhost)");
-  const d = await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+  const d = subtle ? new Uint8Array(await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)) : sha256Bytes(bytes);
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
