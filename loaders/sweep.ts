@@ -9,8 +9,8 @@
  * cell) are written atomically once every cell is done.
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import type { CalibrationSettings } from "../src/lib/metrics/calibration.js";
 import { featureDistance, frechetDistance, psnr, ssim, tokenAgreement } from "../src/lib/metrics/image.js";
 import { Judge } from "../src/lib/metrics/judge.js";
@@ -22,6 +22,7 @@ import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH } from "./calibrate.js"
 import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "./node-backend.js";
 import type { LowRankManifest } from "../src/lib/var/lowrank.js";
 import { type ColumnType, type Row, toParquet } from "./parquet.js";
+import { writeAtomic } from "./files.js";
 import { Progress } from "./progress.js";
 import { parseParams } from "./schedule.js";
 import { loadHeadScaleStats } from "./stats-store.js";
@@ -392,13 +393,6 @@ function readShard(file: string, key: string): CellShard | null {
   } catch {
     return null;
   }
-}
-
-function writeAtomic(file: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, file);
 }
 
 export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
