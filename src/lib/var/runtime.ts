@@ -51,6 +51,11 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   classIndex: number | string;
   seed: number;
   policy?: CachePolicy;
+  /**
+   * low-rank variants only: cached entries of scales < exactScales are held exact (full width), later ones as
+   * latents. Default: the policy's schedule's lowRank.sigma, else 0 (all latent).
+   */
+  exactScales?: number;
   onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: CacheStore) => void;
 }
 
@@ -176,9 +181,11 @@ export class VarModel {
     return this.step.run(feeds);
   }
 
-  newCache(rows: number): CacheStore {
+  /** A cache for this graph; `exactScales` (low-rank variants): scales held exact (see LatentCache). */
+  newCache(rows: number, exactScales = 0): CacheStore {
     const v = this.variant;
-    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows);
+    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows, { sigma: exactScales, headDim: this.config.headDim });
+    if (exactScales !== 0) throw new Error(`exactScales = ${exactScales} needs a low-rank (ReCalKV) variant; the full-width cache is exact throughout`);
     return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
   }
 
@@ -196,7 +203,9 @@ export class VarModel {
     const Ls = cfg.latentSize;
     const L = cfg.numLayers;
     const H = cfg.numHeads;
-    const cache = this.newCache(rows);
+    const sched = (opts.policy as { schedule?: { lowRank?: { sigma?: number } } } | undefined)?.schedule;
+    const exactScales = opts.exactScales ?? (this.variant ? (sched?.lowRank?.sigma ?? 0) : 0);
+    const cache = this.newCache(rows, exactScales);
     const labels: Tensor = { data: BigInt64Array.from(useUncond ? [BigInt(classIndex), BigInt(cfg.nullClass)] : [BigInt(classIndex)]), dims: [rows] };
     let fHat: Tensor = { data: new Float32Array(C * Ls * Ls), dims: [1, C, Ls, Ls] };
     let xIn: Tensor = { data: new Float32Array(rows * C), dims: [rows, 1, C] };
