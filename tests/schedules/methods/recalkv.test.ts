@@ -44,7 +44,7 @@ describe("recalkv", () => {
     // peak (entering scale 6: 14 exact + 77 latent per head) = (14 + 0.5 × 77) / 91 of the full cache
     expect(predictedBytes(s).peak).toBe(FULL * (14 + 0.5 * 77) / 91);
     expect(buildSchedule("recalkv", demo, "50%", { lowRank }).lowRank?.variant).toBe("r25");
-    expect(() => buildSchedule("recalkv", demo, "30%", { lowRank })).toThrow(/30% is infeasible for recalkv: the smallest shipped variant r25 \(rank ratio 0.25\) holds 408576 B = 36.54% of the full cache/);
+    expect(() => buildSchedule("recalkv", demo, "30%", { lowRank })).toThrow(/30% is infeasible for recalkv: the smallest shipped variant r25 \(rank ratio 0.25\) holds 408576 B = 36.54% of the full cache with scales 0..2 exact \(sigma = 3\); lower sigma or use heatkv\+recalkv/);
     // σ ≥ K−1: every cached scale exact = the full cache's bytes
     const all = buildSchedule("recalkv", demo, "100%", { lowRank, params: { sigma: 9 } });
     expect([all.lowRank?.sigma, predictedBytes(all).peak]).toEqual([6, FULL]);

@@ -75,7 +75,7 @@ export const recalkv = defineMethod({
       pick = sized.filter((x) => fits(x.bytes)).sort((a, b) => b.v.rankRatio - a.v.rankRatio)[0];
       if (!pick) {
         const small = sized.sort((a, b) => a.bytes - b.bytes)[0];
-        throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache; use heatkv+recalkv (tokens pruned too) to go lower`);
+        throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache${sigma > 0 ? ` with scales 0..${sigma - 1} exact (sigma = ${sigma}); lower sigma or` : ";"} use heatkv+recalkv (tokens pruned too) to go lower`);
       }
     } else {
       const v = variantByRatio(m, p.rankRatio, source);
