@@ -23,6 +23,11 @@ Method (arXiv 2505.24357, adapted; no RoPE in this model):
   M-step: M_h = W_o^h C_h ← least squares given E_h; E-step: E_h ← argmin given M_h (pinv(M_h) W_o^h W_v^h).
   The latent u_h = E_h x [r_v] is cached; M_h [D, r_v] replaces the output projection's columns of head h
   (o = Σ a u, so W_o^h C_h folds in), and the value bias goes through Σ_k a_k = 1 into the proj bias.
+- Exact entries (the hybrid's sink scales): every graph also takes per-head full-width cached entries
+  past_k_L{l}_H{h} / past_v_L{l}_H{h} [B, P_e, d] (bias-free k − b_k, v − b_v; P_e may be 0) and returns the
+  scale's own present_k_L{l} / present_v_L{l} [B, H, n, d]; head h attends over [exact, latent (gathered by
+  kidx), current] and attn_L{l}_H{h} is [B, P_e + P_h + n] in that order. With P_e = 0 the outputs equal the
+  all-latent graphs'. The runtime holds scales < σ exact (schedule lowRank.sigma).
 """
 import argparse
 import hashlib

@@ -102,10 +102,10 @@ export class VarModel {
     const file = variant ? variant.file : config.files.step;
     const G = variant?.numGroups ?? 0;
     const need = variant
-      ? ["x_in", "labels", "pos_idx", "past_kz_L0_G0", `past_kz_L${L - 1}_G${G - 1}`, "kidx_L0_H0", `past_vz_L${L - 1}_H${H - 1}`]
+      ? ["x_in", "labels", "pos_idx", "past_kz_L0_G0", `past_kz_L${L - 1}_G${G - 1}`, "kidx_L0_H0", `past_vz_L${L - 1}_H${H - 1}`, "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`]
       : ["x_in", "labels", "pos_idx", "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`];
     for (const n of need) {
-      if (!step.inputNames.includes(n)) throw new Error(`${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})`);
+      if (!step.inputNames.includes(n)) throw new Error(`${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})${variant && n.startsWith("past_") && !n.startsWith("past_kz") && !n.startsWith("past_vz") ? "; a ReCalKV graph without exact-entry inputs: re-run train/recalkv.py" : ""}`);
     }
     const extra = variant ? [`past_vz_L${L}_H0`, `past_vz_L0_H${H}`, `past_kz_L0_G${G}`] : [`past_k_L${L}_H0`, `past_k_L0_H${H}`];
     if (extra.some((n) => step.inputNames.includes(n))) throw new Error(`${file}: graph has more layers/heads${variant ? "/groups" : ""} than config (${L} × ${H})`);
