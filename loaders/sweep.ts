@@ -38,11 +38,13 @@ export const DEFAULT_SWEEP_PATH = join(import.meta.dirname, "..", ".heatkv", "sw
 export const cellsPath = (out: string) => out.replace(/\.parquet$/, "") + "_cells.parquet";
 
 /**
- * Every registered method at its defaults (full is the reference), HeatKV with σ = 1 and 2 (σ = 3 needs ≥ 15.4 %)
- * and heatkv+recalkv with rank ratio 0.25 (recalkv and heatkv+recalkv at their defaults are in the first list).
+ * Every registered method at its defaults (full is the reference), HeatKV with σ = 1 and 2 (σ = 3 needs ≥ 15.4 %),
+ * recalkv with σ = 0 (the all-latent cache, for comparison with its default σ = 3 exact sink scales) and
+ * heatkv+recalkv with rank ratio 0.25 and σ = 1 (its default σ = 3 holds the sink scales exact, so it also
+ * needs ≥ 15.4 %; recalkv and heatkv+recalkv at their defaults are in the first list).
  */
 export function defaultMethodSpecs(): string[] {
-  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "heatkv+recalkv:rankRatio=0.25"];
+  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "recalkv:sigma=0", "heatkv+recalkv:rankRatio=0.25+sigma=1"];
 }
 
 export interface MethodSpec {

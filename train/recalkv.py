@@ -23,6 +23,11 @@ Method (arXiv 2505.24357, adapted; no RoPE in this model):
   M-step: M_h = W_o^h C_h ← least squares given E_h; E-step: E_h ← argmin given M_h (pinv(M_h) W_o^h W_v^h).
   The latent u_h = E_h x [r_v] is cached; M_h [D, r_v] replaces the output projection's columns of head h
   (o = Σ a u, so W_o^h C_h folds in), and the value bias goes through Σ_k a_k = 1 into the proj bias.
+- Exact entries (the hybrid's sink scales): every graph also takes per-head full-width cached entries
+  past_k_L{l}_H{h} / past_v_L{l}_H{h} [B, P_e, d] (bias-free k − b_k, v − b_v; P_e may be 0) and returns the
+  scale's own present_k_L{l} / present_v_L{l} [B, H, n, d]; head h attends over [exact, latent (gathered by
+  kidx), current] and attn_L{l}_H{h} is [B, P_e + P_h + n] in that order. With P_e = 0 the outputs equal the
+  all-latent graphs'. The runtime holds scales < σ exact (schedule lowRank.sigma).
 """
 import argparse
 import hashlib
@@ -219,9 +224,9 @@ class LowRankVAR(nn.Module):
         return qkv[0], qkv[1] - b[1], qkv[2] - b[2]
 
     def out_proj(self, l, blk, o_lat, o_full):
-        """M·(Σ_past a u) + W_o·(Σ_current a v) + b_o + W_o b_v (value bias through Σa = 1)."""
+        """M·(Σ_latent a u) + W_o·(Σ_exact a v) + b_o + W_o b_v (value bias through Σa = 1)."""
         y = F.linear(o_lat, getattr(self, f"M{l}"), getattr(self, f"bo{l}"))
-        return y + F.linear(o_full, blk.proj.weight) if self.current_exact else y
+        return y + F.linear(o_full, blk.proj.weight)
 
     def block_forward(self, l, blk, x, cond, mask):
         """Teacher forcing: keys/values of earlier scales as latents (what a cache holds); the query's own scale
@@ -255,9 +260,12 @@ class LowRankVAR(nn.Module):
             x = self.block_forward(l, blk, x, cond, v.mask)
         return v.logits_head(x, cond)
 
-    def block_step(self, l, blk, x, cond, past_kz, kidx, past_vz):
-        """past_kz: G tensors [B, P_g, rk]; kidx: H int64 [P_h]; past_vz: H tensors [B, P_h, rv]. The scale's own
-        keys/values: full width when current_exact (computed here, never cached), else latents."""
+    def block_step(self, l, blk, x, cond, past_kz, kidx, past_vz, past_k=None, past_v=None):
+        """past_kz: G tensors [B, P_g, rk]; kidx: H int64 [P_h]; past_vz: H tensors [B, P_h, rv]; past_k / past_v:
+        H tensors [B, P_e, d] of EXACT cached entries (bias-free k − b_k, v − b_v; None = none), attended before
+        the latents: the attention row of head h is [exact P_e, latent P_h, current n]. The scale's own
+        keys/values: full width when current_exact (computed here and returned as k, v for a cache that keeps
+        them exact), else latents."""
         g1, g2, s1, s2, b1, b2 = blk.mods(cond)
         B, n, D = x.shape
         xm = blk.ln1(x) * (1 + s1) + b1
@@ -268,22 +276,27 @@ class LowRankVAR(nn.Module):
             gi = self.group_of[l][h]
             zp = torch.index_select(past_kz[gi], 1, kidx[h])
             P = zp.shape[1]
+            ke = past_k[h] if past_k is not None else torch.zeros(B, 0, self.d)
+            ve = past_v[h] if past_v is not None else torch.zeros(B, 0, self.d)
+            Pe = ke.shape[1]
             if self.current_exact:
-                s_all = torch.cat([qt[:, h] @ zp.transpose(-1, -2), q[:, h] @ k[:, h].transpose(-1, -2)], -1)
+                s_all = torch.cat([q[:, h] @ ke.transpose(-1, -2), qt[:, h] @ zp.transpose(-1, -2), q[:, h] @ k[:, h].transpose(-1, -2)], -1)
                 a = torch.softmax(s_all / math.sqrt(self.d), -1)
-                lat.append(a[..., :P] @ past_vz[h])
-                full.append(a[..., P:] @ v[:, h])
+                lat.append(a[..., Pe:Pe + P] @ past_vz[h])
+                full.append(a[..., :Pe] @ ve + a[..., Pe + P:] @ v[:, h])
             else:
                 zh = torch.cat([zp, z[:, gi]], 1)
                 uh = torch.cat([past_vz[h], u[:, h]], 1)
-                a = torch.softmax(qt[:, h] @ zh.transpose(-1, -2) / math.sqrt(self.d), -1)
-                lat.append(a @ uh)
+                s_all = torch.cat([q[:, h] @ ke.transpose(-1, -2), qt[:, h] @ zh.transpose(-1, -2)], -1)
+                a = torch.softmax(s_all / math.sqrt(self.d), -1)
+                lat.append(a[..., Pe:] @ uh)
+                full.append(a[..., :Pe] @ ve)
             masses.append(a.sum(1))
-        x = x + self.out_proj(l, blk, torch.cat(lat, -1), torch.cat(full, -1) if full else None) * g1
+        x = x + self.out_proj(l, blk, torch.cat(lat, -1), torch.cat(full, -1)) * g1
         x = x + blk.mlp(blk.ln2(x) * (1 + s2) + b2) * g2
-        return x, z, u, masses
+        return x, z, u, masses, k, v
 
-    def step(self, x_in, labels, pos_idx, past_kz, kidx, past_vz):
+    def step(self, x_in, labels, pos_idx, past_kz, kidx, past_vz, past_k=None, past_v=None):
         v = self.var
         cond = v.class_emb(labels)
         lvl_pos = v.lvl_emb(v.lvl)
@@ -291,13 +304,16 @@ class LowRankVAR(nn.Module):
         sos = cond.unsqueeze(1) + v.pos_start
         x = first * sos + (1 - first) * v.word_embed(x_in)
         x = x + lvl_pos[pos_idx][None] + v.pos[:, pos_idx]
-        zs, us, ms = [], [], []
+        zs, us, ms, ks, vs = [], [], [], [], []
         for l, blk in enumerate(v.blocks):
-            x, z, u, m = self.block_step(l, blk, x, cond, past_kz[l], kidx[l], past_vz[l])
+            x, z, u, m, k, vv = self.block_step(l, blk, x, cond, past_kz[l], kidx[l], past_vz[l],
+                                                past_k[l] if past_k is not None else None, past_v[l] if past_v is not None else None)
             zs.append(z)
             us.append(u)
             ms.append(m)
-        return v.logits_head(x, cond), zs, us, ms
+            ks.append(k)
+            vs.append(vv)
+        return v.logits_head(x, cond), zs, us, ms, ks, vs
 
 
 class LowRankStepGraph(nn.Module):
@@ -313,15 +329,20 @@ class LowRankStepGraph(nn.Module):
         pk = [list(past[l * G:(l + 1) * G]) for l in range(Lyr)]
         ki = [list(past[nk + l * H:nk + (l + 1) * H]) for l in range(Lyr)]
         pv = [list(past[nk + ni + l * H:nk + ni + (l + 1) * H]) for l in range(Lyr)]
-        logits, zs, us, ms = self.lr.step(x_in, labels, pos_idx, pk, ki, pv)
-        return (logits, *zs, *us, *[m for ml in ms for m in ml])
+        o = nk + 2 * ni
+        pe_k = [list(past[o + l * H:o + (l + 1) * H]) for l in range(Lyr)]
+        pe_v = [list(past[o + ni + l * H:o + ni + (l + 1) * H]) for l in range(Lyr)]
+        logits, zs, us, ms, ks, vs = self.lr.step(x_in, labels, pos_idx, pk, ki, pv, pe_k, pe_v)
+        return (logits, *zs, *us, *ks, *vs, *[m for ml in ms for m in ml])
 
 
 def io_names(G):
     Lyr, H = CONFIG["num_layers"], CONFIG["num_heads"]
     ins = ["x_in", "labels", "pos_idx"] + [f"past_kz_L{l}_G{g}" for l in range(Lyr) for g in range(G)] + \
-        [f"kidx_L{l}_H{h}" for l in range(Lyr) for h in range(H)] + [f"past_vz_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
+        [f"kidx_L{l}_H{h}" for l in range(Lyr) for h in range(H)] + [f"past_vz_L{l}_H{h}" for l in range(Lyr) for h in range(H)] + \
+        [f"past_k_L{l}_H{h}" for l in range(Lyr) for h in range(H)] + [f"past_v_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
     outs = ["logits"] + [f"present_kz_L{l}" for l in range(Lyr)] + [f"present_vz_L{l}" for l in range(Lyr)] + \
+        [f"present_k_L{l}" for l in range(Lyr)] + [f"present_v_L{l}" for l in range(Lyr)] + \
         [f"attn_L{l}_H{h}" for l in range(Lyr) for h in range(H)]
     return ins, outs
 
@@ -349,13 +370,27 @@ def example_past(fac, gen, lens_h=None):
     return pk, ki, pv
 
 
+def example_exact(gen, lens=None):
+    """Exact (full-width, bias-free) cached entries per (layer, head): [B, P_e, d]; lens = one P_e per head
+    (None: random 1..5 per head)."""
+    Lyr, H, d = CONFIG["num_layers"], CONFIG["num_heads"], CONFIG["head_dim"]
+    ek, ev = [], []
+    for i in range(Lyr * H):
+        Pe = lens[i] if lens is not None else int(torch.randint(1, 6, (1,), generator=gen))
+        ek.append(torch.randn(2, Pe, d, generator=gen))
+        ev.append(torch.randn(2, Pe, d, generator=gen))
+    return ek, ev
+
+
 def export_variant(lr, path):
     fac = lr.fac
     G = CONFIG["num_heads"] // fac["g"]
     ins, outs = io_names(G)
     C = CONFIG["codebook_dim"]
-    pk, ki, pv = example_past(fac, torch.Generator().manual_seed(7))
-    args = (torch.randn(2, 4, C), torch.tensor([1, CONFIG["num_classes"]]), torch.arange(1, 5), *pk, *ki, *pv)
+    gen = torch.Generator().manual_seed(7)
+    pk, ki, pv = example_past(fac, gen)
+    ek, ev = example_exact(gen)
+    args = (torch.randn(2, 4, C), torch.tensor([1, CONFIG["num_classes"]]), torch.arange(1, 5), *pk, *ki, *pv, *ek, *ev)
     dyn = {"x_in": {0: "B", 1: "n"}, "labels": {0: "B"}, "pos_idx": {0: "n"}, "logits": {0: "B", 1: "n"}}
     for nm in ins[3:]:
         tail = nm[nm.index("_L") + 1:]  # "L{l}_G{g}" / "L{l}_H{h}": one symbolic length per tensor family
@@ -363,6 +398,8 @@ def export_variant(lr, path):
             dyn[nm] = {0: "B", 1: "PG_" + tail}
         elif nm.startswith("kidx"):
             dyn[nm] = {0: "P_" + tail}
+        elif nm.startswith("past_k_") or nm.startswith("past_v_"):
+            dyn[nm] = {0: "B", 1: "PE_" + tail}
         else:
             dyn[nm] = {0: "B", 1: "P_" + tail}
     for nm in outs[1:]:
@@ -442,7 +479,7 @@ def step_vs_forward(lr, labels, xin):
         n, b = dv["tokens_per_scale"][si], dv["scale_begin"][si]
         xi = torch.zeros(B, 1, CONFIG["codebook_dim"]) if si == 0 else xin[:, b - 1:b - 1 + n]
         ki = [[torch.arange(pk[l][0].shape[1]) for _ in range(H)] for l in range(Lyr)]
-        logits, zs, us, _ = lr.step(xi, labels, torch.arange(b, b + n), pk, ki, pv)
+        logits, zs, us, _, _, _ = lr.step(xi, labels, torch.arange(b, b + n), pk, ki, pv)
         outs.append(logits)
         for l in range(Lyr):
             for g in range(G):
@@ -534,20 +571,28 @@ def main():
               f"|Δlogits| max {dl['max_abs_logits']:.3f} mean {dl['mean_abs_logits']:.4f}, top-1 agree {dl['top1_agreement']:.4f}, "
               f"attention TV mean {da['mean_tv']:.4f} max |Δ| {da['max_abs']:.3f}, step vs forward {svf:.2e}, "
               f"{os.path.getsize(path) / 1e6:.1f} MB")
-        # fixture: one step with uneven per-head / per-group lengths
+        # fixture: one step with uneven per-head / per-group lengths; case 0 without exact entries (the same
+        # draws as before the exact inputs existed: its outputs equal the previous graphs'), case 1 with them
         gen = torch.Generator().manual_seed(1234)
         pk, ki, pv = example_past(fac, gen)
         x_in = torch.randn(2, 9, CONFIG["codebook_dim"], generator=gen)
         labels = torch.tensor([3, CONFIG["num_classes"]])
         pos = torch.arange(5, 14)
-        with torch.no_grad():
-            o = LowRankStepGraph(lr)(x_in, labels, pos, *pk, *ki, *pv)
-        Lyr = CONFIG["num_layers"]
+        Lyr, H = CONFIG["num_layers"], CONFIG["num_heads"]
+        gen_e = torch.Generator().manual_seed(4321)
+        cases = []
+        for lens in ([0] * (Lyr * H), [int(torch.randint(0, 6, (1,), generator=gen_e)) for _ in range(Lyr * H)]):
+            ek, ev = example_exact(gen_e, lens)
+            with torch.no_grad():
+                o = LowRankStepGraph(lr)(x_in, labels, pos, *pk, *ki, *pv, *ek, *ev)
+            cases.append(dict(exact_lengths=lens, past_k=[flat(t) for t in ek], past_v=[flat(t) for t in ev],
+                              logits=flat(o[0]), present_kz_L0=flat(o[1]), present_vz_L5=flat(o[2 * Lyr]),
+                              present_k_L0=flat(o[1 + 2 * Lyr]), present_v_L5=flat(o[4 * Lyr]),
+                              attn=[flat(m) for m in o[1 + 4 * Lyr:]]))
         fixture["variants"][vid] = dict(
             x_in=flat(x_in), labels=labels.tolist(), pos_idx=pos.tolist(),
             group_lengths=[p.shape[1] for p in pk], past_kz=[flat(p) for p in pk], kidx=[k.tolist() for k in ki],
-            past_vz=[flat(p) for p in pv], logits=flat(o[0]), present_kz_L0=flat(o[1]), present_vz_L5=flat(o[2 * Lyr]),
-            attn=[flat(m) for m in o[1 + 2 * Lyr:]])
+            past_vz=[flat(p) for p in pv], cases=cases)
     manifest = dict(
         version="heatkv-recalkv/1", method="ReCalKV (arXiv 2505.24357): grouped whitened SVD keys + calibrated values",
         model_id=base_cfg["model_id"], config_hash=base_cfg["config_hash"], weights_hash=base_cfg["weights_hash"],
@@ -555,8 +600,11 @@ def main():
                          heldoutImages=len(ho), valueObjective="sum_q |W_o^h (W_v^h - C_h E_h) xbar_qh|^2, xbar = attention-aggregated qkv input (full model)"),
         keyBiasSoftmaxMaxDelta=bias_dev,
         currentScale="latent" if args.latent_current else "exact",
-        io=dict(inputs="x_in, labels, pos_idx, past_kz_L{l}_G{g} [B,P_g,rk] f32, kidx_L{l}_H{h} [P_h] i64 (rows of the group latent), past_vz_L{l}_H{h} [B,P_h,rv] f32",
-                outputs="logits [B,n,V], present_kz_L{l} [B,G,n,rk], present_vz_L{l} [B,H,n,rv], attn_L{l}_H{h} [B,P_h+n]"),
+        io=dict(inputs="x_in, labels, pos_idx, past_kz_L{l}_G{g} [B,P_g,rk] f32, kidx_L{l}_H{h} [P_h] i64 (rows of the group latent), past_vz_L{l}_H{h} [B,P_h,rv] f32, "
+                       "past_k_L{l}_H{h} / past_v_L{l}_H{h} [B,P_e,d] f32 (exact cached entries, bias-free k-b_k / v-b_v; P_e may be 0)",
+                outputs="logits [B,n,V], present_kz_L{l} [B,G,n,rk], present_vz_L{l} [B,H,n,rv], present_k_L{l} / present_v_L{l} [B,H,n,d] (bias-free, for exact entries), "
+                        "attn_L{l}_H{h} [B,P_e+P_h+n] (exact entries, latent entries, current scale)"),
+        exactEntries=True,
         variants=variants)
     for name, obj, indent in (("recalkv.json", manifest, 1), ("fixture.json", fixture, None)):
         tmp = os.path.join(args.out, name + ".tmp")

@@ -49,10 +49,13 @@ export function simulate(
   rows = 2,
   /** run on a low-rank LatentCache with this layout instead of the full-width KVCache */
   lowRank?: LowRankLayout,
+  /** low rank: scales held exact (default: the policy's schedule's lowRank.sigma) */
+  exactScales?: number,
 ): Simulation {
   const shape = modelShape(model);
   const { numLayers: L, numHeads: H, headDim: d } = model;
-  const cache: CacheStore = lowRank ? new LatentCache(L, H, lowRank, rows) : new KVCache(L, H, d, rows);
+  const sigma = exactScales ?? (policy as { schedule?: { lowRank?: { sigma?: number } } } | undefined)?.schedule?.lowRank?.sigma ?? 0;
+  const cache: CacheStore = lowRank ? new LatentCache(L, H, lowRank, rows, { sigma, headDim: d }) : new KVCache(L, H, d, rows);
   const heads = () => Array.from({ length: L * H }, (_, i) => cache.head(Math.floor(i / H), i % H));
   const sim: Simulation = { fedLengths: [], fedBytes: [], fedKeys: [] };
   for (let t = 0; t < shape.numScales; t++) {
@@ -71,7 +74,7 @@ export function simulate(
     if (t < shape.numScales - 1) {
       const out: Record<string, { data: Float32Array; dims: number[] }> = {};
       for (let l = 0; l < L; l++) {
-        if (lowRank) {
+        if (lowRank && t >= sigma) {
           const G = lowRank.groups[l].length;
           out[`present_kz_L${l}`] = { data: new Float32Array(rows * G * n * lowRank.keyWidth), dims: [rows, G, n, lowRank.keyWidth] };
           out[`present_vz_L${l}`] = { data: new Float32Array(rows * H * n * lowRank.valueWidth), dims: [rows, H, n, lowRank.valueWidth] };

@@ -13,11 +13,13 @@ const SCHEMA_FILE = join(import.meta.dirname, "..", "..", "src", "lib", "schema"
 const demo = demoConfig();
 const stats = syntheticStats(demo, 5);
 const lowRank = demoLowRank();
-const build = (m: string, params?: Record<string, unknown>) => buildSchedule(m, demo, "25%", { stats, params, lowRank });
+const build = (m: string, params?: Record<string, unknown>, b = m === "recalkv" ? "40%" : "25%") => buildSchedule(m, demo, b, { stats, params, lowRank });
 const all = (): [string, Schedule][] => [
   ...METHOD_NAMES.map((m) => [m, build(m)] as [string, Schedule]),
   ["heatkv strict", build("heatkv", { strict: true })],
   ["heatkv+recalkv r25 strict", build("heatkv+recalkv", { rankRatio: 0.25, strict: true })],
+  ["recalkv sigma=0", build("recalkv", { sigma: 0 }, "25%")],
+  ["heatkv+recalkv sigma=1", build("heatkv+recalkv", { sigma: 1 }, "10%")],
 ];
 
 describe("schema file", () => {
@@ -34,7 +36,7 @@ describe("export / import round trip", () => {
     const j = exportSchedule(s);
     expect(j.version).toBe("heatkv-schedule/1");
     expect(j.model).toMatchObject({ id: demo.modelId, configHash: demo.configHash, patchNums: demo.patchNums, numLayers: 6, numHeads: 8, headDim: 16, maxCacheTokens: 91 });
-    expect(j.budget).toMatchObject(_m === "full" ? { given: "100%", ratio: 1 } : { given: "25%", ratio: 0.25, bytesPerElement: 4, rows: 2 });
+    expect(j.budget).toMatchObject(_m === "full" ? { given: "100%", ratio: 1 } : { given: s.budget.given, ratio: Number.parseFloat(s.budget.given) / 100, bytesPerElement: 4, rows: 2 });
     expect(j.budget.denominator).toMatch(/^full KV cache of one image/);
     expect(j.targets).toHaveLength(6);
     expect(importSchedule(j, demo)).toEqual(s);
@@ -136,6 +138,10 @@ describe("import: bad files fail with one line naming the field", () => {
     // forged widths used to pass the byte check (predicted 98,744 B for a cache of 220,220 B)
     ["low-rank key width not the rank ratio's", () => ({ ...lr(), lowRank: { ...lr().lowRank, keyWidth: 1 } }), 'schedule.json: field "lowRank.keyWidth" is 1 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16'],
     ["low-rank value width not the rank ratio's", () => ({ ...lr(), lowRank: { ...lr().lowRank, valueWidth: 16 } }), 'schedule.json: field "lowRank.valueWidth" is 16 but rankRatio 0.5 × headDim 16 gives 8'],
+    ["low-rank sigma negative", () => ({ ...lr(), lowRank: { ...lr().lowRank, sigma: -1 } }), 'schedule.json: field "lowRank.sigma" must be an integer ≥ 0, got -1'],
+    ["low-rank sigma not an integer", () => ({ ...lr(), lowRank: { ...lr().lowRank, sigma: 1.5 } }), 'schedule.json: field "lowRank.sigma" must be an integer ≥ 0, got 1.5'],
+    ["low-rank sigma ≥ K", () => ({ ...lr(), lowRank: { ...lr().lowRank, sigma: 7 } }), 'schedule.json: field "lowRank.sigma" must be an integer in [0, K−1 = 6] (exact sink scales), got 7'],
+    ["low-rank sigma vs params.sigma", () => ({ ...lr(), lowRank: { ...lr().lowRank, sigma: 2 } }), 'schedule.json: field "lowRank.sigma" is 2 but params.sigma is 3: the exact sink scales are the method\'s σ (min(σ, K−1) = 3)'],
     ["params.rankRatio vs lowRank.rankRatio", () => ({ ...lr(), params: { ...lr().params, rankRatio: 0.25 } }), 'schedule.json: field "params.rankRatio" is 0.25 but lowRank.rankRatio (variant r50) is 0.5: they must agree'],
     ["the reviewer's forgery (rank ratio 0.25, key width 1, variant r50)", () => ({ ...lr(), params: { ...lr().params, rankRatio: 0.25 }, lowRank: { ...lr().lowRank, keyWidth: 1 } }), /^schedule.json: field "lowRank.keyWidth" is 1 but/],
     ["recalkv explicit rank ratio vs its part", () => ({ ...JSON.parse(stringifySchedule(build("recalkv", { rankRatio: 0.25 }))), params: { rankRatio: 0.75 } }), 'schedule.json: field "params.rankRatio" is 0.75 but lowRank.rankRatio (variant r25) is 0.25: they must agree'],

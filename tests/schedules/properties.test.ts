@@ -39,7 +39,7 @@ function randomCase(rnd: () => number, i: number) {
     scalekv: { drafterFraction: 0.01 + 0.99 * rnd(), refinerFirst: rnd(), refinerLast: rnd(), topTokens: 1 + Math.floor(rnd() * 20), window: pick([0, 4, 16]) },
     hack: { structuralFraction: rnd(), structuralWeight: 0.1 + rnd(), contextualWeight: 0.1 + 2 * rnd(), recentRatio: rnd() },
     heatkv: { sigma: Math.floor(rnd() * (K - 1)), strict: rnd() < 0.5 },
-    recalkv: { rankRatio: pick([0, 0, 0.75, 0.5, 0.25]) },
+    recalkv: { rankRatio: pick([0, 0, 0.75, 0.5, 0.25]), sigma: pick([0, 0, 1, 2, 3]) },
     "heatkv+recalkv": { rankRatio: pick([0.75, 0.5, 0.25]), sigma: Math.floor(rnd() * (K - 1)), strict: rnd() < 0.5 },
   }[method] as Record<string, unknown>;
   return { model, method, budget, params, stats: syntheticStats(model, i + 1), lowRank: syntheticLowRank(model) };

@@ -37,12 +37,12 @@ describe("registry", () => {
     expect(s.budget.ratio).toBeCloseTo(300 / 896, 12);
     expect(buildSchedule("uniform", TINY, "300B", { bytesPerElement: 2 }).budget).toEqual(b);
   });
-  it("every method builds for the demo model at 20 % within budget (recalkv alone: 25 %, its smallest variant)", () => {
+  it("every method builds for the demo model at 20 % within budget (recalkv alone: 40 %, its smallest variant r25 with σ = 3 exact sinks is 36.5 %)", () => {
     const demo = demoConfig();
     const stats = syntheticStats(demo, 11);
     const lowRank = demoLowRank();
     for (const m of METHOD_NAMES) {
-      const pct = m === "recalkv" ? 25 : 20;
+      const pct = m === "recalkv" ? 40 : 20;
       const s = buildSchedule(m, demo, `${pct}%`, { stats, lowRank });
       expect(s.method).toBe(m);
       expect(s.model.configHash).toBe(demo.configHash);

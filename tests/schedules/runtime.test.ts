@@ -29,12 +29,17 @@ describe("schedules through the real runtime", () => {
     const cases: [string, Record<string, unknown>, number][] = [
       ...METHOD_NAMES.filter((m) => m !== "recalkv").map((m) => [m, {}, pct] as [string, Record<string, unknown>, number]),
       ["heatkv", { strict: true }, pct],
-      ["recalkv", {}, 50],
-      ["recalkv", {}, 25],
+      // recalkv: σ = 3 exact sink scales by default (full-width entries counted), σ = 0 = all latent
+      ["recalkv", {}, 60],
+      ["recalkv", {}, 40],
+      ["recalkv", { sigma: 0 }, 50],
+      ["recalkv", { sigma: 0 }, 25],
+      ["recalkv", { sigma: 1 }, 50],
       ["recalkv", { rankRatio: 0.75 }, 80],
-      ["heatkv+recalkv", {}, 10],
-      ["heatkv+recalkv", { rankRatio: 0.25, strict: true }, 5],
+      ["heatkv+recalkv", { sigma: 0 }, 10],
+      ["heatkv+recalkv", { rankRatio: 0.25, strict: true, sigma: 0 }, 5],
       ["heatkv+recalkv", { rankRatio: 0.75, sigma: 1 }, 12],
+      ["heatkv+recalkv", { rankRatio: 0.25, sigma: 2, strict: true }, 20],
     ];
     for (const [method, params, pc] of cases) {
       const s = buildSchedule(method, cfg, `${pc}%`, { stats, params, lowRank });

@@ -97,3 +97,64 @@ describe("LatentCache", () => {
     expect(() => c.head(1, 0)).toThrow(/no \(layer 1, head 0\)/);
   });
 });
+
+describe("LatentCache with exact sink scales (sigma > 0)", () => {
+  // 1 layer, heads 0 and 1 in one group, key width 2, value width 1, head dim 3, one row; scale 0 exact
+  const make = () => new LatentCache(1, 2, { keyWidth: 2, valueWidth: 1, groups: [[[0, 1]]] }, 1, { sigma: 1, headDim: 3 });
+  const fill = (c: LatentCache) => {
+    // scale 0 (n = 1): exact k, v [1, 2 heads, 1, 3]
+    c.appendStep({ present_k_L0: t([1, 2, 3, 4, 5, 6], [1, 2, 1, 3]), present_v_L0: t([7, 8, 9, 10, 11, 12], [1, 2, 1, 3]) }, 0);
+    // scale 1 (n = 2): latents
+    c.appendStep({ present_kz_L0: t([3, 4, 5, 6], [1, 1, 2, 2]), present_vz_L0: t([11, 12, 21, 22], [1, 2, 2, 1]) }, 1);
+  };
+
+  it("scales < sigma exact per head, later scales latent; entries in attention-column order [exact, latent]; bytes add the exact arrays", () => {
+    const c = make();
+    fill(c);
+    expect(arr(c.head(0, 1).scale)).toEqual([0, 1, 1]);
+    expect(arr(c.head(0, 1).token)).toEqual([0, 0, 1]);
+    expect([c.exactLength(0, 0), c.exactLength(0, 1)]).toEqual([1, 1]);
+    expect(arr(c.group(0, 0).kz)).toEqual([3, 4, 5, 6]); // the group latent holds only scale 1
+    // exact: 2 heads × 1 entry × (k 3 + v 3) × 4 B = 48; keys 2 entries × 2 × 4 = 16; values 2 heads × 2 × 1 × 4 = 16
+    expect(c.bytes()).toBe(48 + 16 + 16);
+    const f = c.feeds();
+    expect(f.past_k_L0_H1.dims).toEqual([1, 1, 3]);
+    expect(arr(f.past_k_L0_H1.data as Float32Array)).toEqual([4, 5, 6]);
+    expect(arr(f.past_v_L0_H0.data as Float32Array)).toEqual([7, 8, 9]);
+    expect(f.past_kz_L0_G0.dims).toEqual([1, 2, 2]);
+    expect(arr(f.kidx_L0_H0.data as BigInt64Array)).toEqual([0, 1]);
+    // sigma = 0 with a head dim: empty exact inputs
+    const c0 = new LatentCache(1, 2, { keyWidth: 2, valueWidth: 1, groups: [[[0, 1]]] }, 1, { headDim: 3 });
+    expect(c0.feeds().past_k_L0_H0.dims).toEqual([1, 0, 3]);
+  });
+
+  it("keep() indices: below P_e select exact entries, above select latents (relative to the latent part)", () => {
+    const c = make();
+    fill(c);
+    c.keep(0, 0, [0, 2]); // head 0: its exact entry and the second latent (scale 1 token 1)
+    expect(arr(c.head(0, 0).scale)).toEqual([0, 1]);
+    expect(arr(c.head(0, 0).token)).toEqual([0, 1]);
+    expect(c.exactLength(0, 0)).toBe(1);
+    expect(arr(c.indexOf(0, 0))).toEqual([1]);
+    // exact 48 + keys 16 (head 1 still uses both rows) + values 1 + 2 → 12 + index 4
+    expect(c.bytes()).toBe(48 + 16 + 12 + 4);
+    c.keep(0, 1, [1, 2]); // head 1 drops its exact entry, keeps both latents
+    expect(c.exactLength(0, 1)).toBe(0);
+    expect(arr(c.head(0, 1).scale)).toEqual([1, 1]);
+    expect(c.feeds().past_k_L0_H1.dims).toEqual([1, 0, 3]);
+    expect(arr(c.feeds().past_k_L0_H0.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(c.bytes()).toBe(24 + 16 + 12 + 4);
+    c.keep(0, 1, [1]); // head 1: only latent 1 → union {1}: the group latent is compacted, head 0 now identity
+    expect(arr(c.group(0, 0).kz)).toEqual([5, 6]);
+    expect(c.indexOf(0, 0)).toBeNull();
+    expect(c.bytes()).toBe(24 + 8 + 4 + 4);
+    expect(() => c.keep(0, 0, [2])).toThrow(/indices must be strictly increasing integers in \[0, 2\)/);
+  });
+
+  it("exact scales must come first; sigma > 0 needs the head dim", () => {
+    const c = make();
+    c.appendStep({ present_kz_L0: t([3, 4], [1, 1, 1, 2]), present_vz_L0: t([11, 21], [1, 2, 1, 1]) }, 1);
+    expect(() => c.appendExactLayer(0, t([1, 2, 3, 4, 5, 6], [1, 2, 1, 3]), t([1, 2, 3, 4, 5, 6], [1, 2, 1, 3]), 0)).toThrow(/already holds latent entries/);
+    expect(() => new LatentCache(1, 2, { keyWidth: 2, valueWidth: 1, groups: [[[0, 1]]] }, 1, { sigma: 2 })).toThrow(/headDim must be a positive integer when sigma > 0/);
+  });
+});

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../loaders/node-backend.js";
 import { buildSchedule } from "../../src/lib/schedules/registry.js";
-import { keptTokens } from "../../src/lib/schedules/schedule.js";
+import { keptTokens, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
 import { lowRankFixtureFeeds } from "../../src/lib/var/selfcheck.js";
 import { LatentCache } from "../../src/lib/var/latentcache.js";
@@ -46,25 +46,34 @@ describe("ReCalKV variants", () => {
     expect(Object.keys(fx.variants)).toEqual(["r75", "r50", "r25"]);
   });
 
-  it.each(["r75", "r50", "r25"])("%s: ORT step graph equals the PyTorch low-rank reference (fixture)", async (id) => {
+  it.each(["r75", "r50", "r25"])("%s: ORT step graph equals the PyTorch low-rank reference (fixture: without and with exact entries)", async (id) => {
     const m = await model.lowRank(id);
     const v = m.variant!;
     const s = fx.variants[id];
     const { numLayers: L, numHeads: H } = model.config;
     const G = v.numGroups;
     const n = s.pos_idx.length;
-    const feeds = lowRankFixtureFeeds(model.config, v, s);
-    const out = await m.runStep(feeds);
-    const errs = {
-      logits: maxAbs(out.logits.data as Float32Array, s.logits),
-      present_kz_L0: maxAbs(out.present_kz_L0.data as Float32Array, s.present_kz_L0),
-      present_vz_L5: maxAbs(out.present_vz_L5.data as Float32Array, s.present_vz_L5),
-      attn: Math.max(...Array.from({ length: L * H }, (_, i) => maxAbs(out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, s.attn[i]))),
-    };
-    console.log(`${id} max |ORT − PyTorch|:`, errs);
-    for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
-    expect(out.present_kz_L0.dims).toEqual([2, G, n, v.keyLatentWidth]);
-    expect(out.attn_L0_H0.dims).toEqual([2, s.kidx[0].length + n]);
+    expect(s.cases.length).toBe(2);
+    expect(s.cases[0].exact_lengths.every((x: number) => x === 0)).toBe(true);
+    expect(s.cases[1].exact_lengths.some((x: number) => x > 0)).toBe(true);
+    for (let c = 0; c < s.cases.length; c++) {
+      const k = s.cases[c];
+      const out = await m.runStep(lowRankFixtureFeeds(model.config, v, s, c));
+      const errs = {
+        logits: maxAbs(out.logits.data as Float32Array, k.logits),
+        present_kz_L0: maxAbs(out.present_kz_L0.data as Float32Array, k.present_kz_L0),
+        present_vz_L5: maxAbs(out.present_vz_L5.data as Float32Array, k.present_vz_L5),
+        present_k_L0: maxAbs(out.present_k_L0.data as Float32Array, k.present_k_L0),
+        present_v_L5: maxAbs(out.present_v_L5.data as Float32Array, k.present_v_L5),
+        attn: Math.max(...Array.from({ length: L * H }, (_, i) => maxAbs(out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array, k.attn[i]))),
+      };
+      console.log(`${id} case ${c} max |ORT − PyTorch|:`, errs);
+      for (const e of Object.values(errs)) expect(e).toBeLessThan(1e-4);
+      expect(out.present_kz_L0.dims).toEqual([2, G, n, v.keyLatentWidth]);
+      expect(out.present_k_L0.dims).toEqual([2, H, n, model.config.headDim]);
+      // attention columns: [exact P_e, latent P_h, current n]
+      expect(out.attn_L0_H0.dims).toEqual([2, k.exact_lengths[0] + s.kidx[0].length + n]);
+    }
   });
 
   it("lowRankSelfCheck (what /compare runs before trusting WebGPU): ok on its own fixture, fails on another variant's", async () => {
@@ -72,7 +81,9 @@ describe("ReCalKV variants", () => {
     const ok = await m.lowRankSelfCheck(fx);
     expect(ok.ok).toBe(true);
     expect(ok.maxAbsLogits).toBeLessThan(1e-4);
-    const wrong = await m.lowRankSelfCheck({ variants: { r50: { ...fx.variants.r50, logits: fx.variants.r50.logits.map((x: number) => x + 0.01) } } });
+    const r50 = fx.variants.r50;
+    const bumped = { ...r50.cases[1], logits: r50.cases[1].logits.map((x: number) => x + 0.01) };
+    const wrong = await m.lowRankSelfCheck({ variants: { r50: { ...r50, cases: [r50.cases[0], bumped] } } });
     expect(wrong.ok).toBe(false);
     expect(wrong.maxAbsLogits).toBeCloseTo(0.01, 4);
     await expect(m.lowRankSelfCheck({ variants: {} })).rejects.toThrow("recalkv/fixture.json: no fixture for variant r50");
@@ -98,6 +109,32 @@ describe("ReCalKV variants", () => {
     expect(a.tokens).toEqual(b.tokens);
   });
 
+  it("exact sink scales: scales < sigma held at full width; σ = K−1 reproduces the full model; predicted = measured bytes", async () => {
+    const full = await model.generate({ classIndex: 2, seed: 5 });
+    const m = await model.lowRank("r50");
+    const K = model.shape.numScales;
+    // every cached scale exact: the same attention as the full graph (up to float rounding) → same tokens, same bytes
+    const all = await m.generate({ classIndex: 2, seed: 5, exactScales: K - 1 });
+    expect(all.scales.map((s) => s.cacheBytes)).toEqual(full.scales.map((s) => s.cacheBytes));
+    expect(all.tokens).toEqual(full.tokens);
+    // σ = 3 through the recalkv schedule (the cache's σ comes from the schedule's lowRank part)
+    for (const [method, b, params] of [["recalkv", "60%", {}], ["recalkv", "50%", { sigma: 2 }], ["heatkv+recalkv", "30%", {}]] as const) {
+      const { syntheticStats } = await import("../../src/lib/schedules/synthetic.js");
+      const s = buildSchedule(method, model.config, b, { lowRank: manifest, stats: syntheticStats(model.config, 3), params });
+      const mm = await model.lowRank(s.lowRank!.variant);
+      const r = await mm.generate({ classIndex: 2, seed: 5, policy: scheduleToPolicy(s, model.config), onScale: (rec, _obs, cache) => {
+        const c = cache as LatentCache;
+        expect(c.sigma).toBe(s.lowRank!.sigma);
+        expect(c.exactLength(0, 0), `${method} ${rec.scale}`).toBe(model.shape.tokensPerScale.slice(0, Math.min(rec.scale + 1, K - 1, s.lowRank!.sigma!)).reduce((a, x) => a + x, 0));
+      } });
+      expect(r.scales.map((x) => x.cacheBytes), `${method} ${b}`).toEqual(predictedBytes(s).perScale);
+      expect(r.tokens[0]).toEqual(full.tokens[0]);
+    }
+    // a schedule whose σ differs from the cache's is refused
+    const s3 = buildSchedule("recalkv", model.config, "60%", { lowRank: manifest });
+    await expect(m.generate({ classIndex: 0, seed: 1, exactScales: 0, policy: scheduleToPolicy(s3, model.config) })).rejects.toThrow(/holds source scales < 3 exact \(lowRank.sigma\) but the cache holds scales < 0 exact/);
+  });
+
   it("full-width schedules (static heatkv, dynamic h2o) run unchanged on the latent cache", async () => {
     const m = await model.lowRank("r50");
     const { syntheticStats } = await import("../../src/lib/schedules/synthetic.js");
@@ -117,7 +154,7 @@ describe("ReCalKV variants", () => {
   });
 
   it("a low-rank schedule refuses the full-width graph, and a bad variant id fails with one line", async () => {
-    const s = buildSchedule("recalkv", model.config, "50%", { lowRank: manifest });
+    const s = buildSchedule("recalkv", model.config, "60%", { lowRank: manifest });
     await expect(model.generate({ classIndex: 0, seed: 1, policy: scheduleToPolicy(s, model.config) })).rejects.toThrow(/the schedule is low-rank \(ReCalKV variant r50\) but the model runs the full-width step graph/);
     await expect(model.lowRank("r33")).rejects.toThrow(/field "variant" must be one of the shipped variants r75 \(rank ratio 0.75\), r50 \(rank ratio 0.5\), r25 \(rank ratio 0.25\), got "r33"/);
   });
@@ -188,7 +225,7 @@ describe("ReCalKV variants", () => {
   });
 
   it("heatkv generate --schedule checks a low-rank part against recalkv.json (forged but self-consistent r25 numbers under r50)", async () => {
-    const s = buildSchedule("recalkv", model.config, "50%", { lowRank: manifest });
+    const s = buildSchedule("recalkv", model.config, "50%", { lowRank: manifest, params: { sigma: 0 } });
     const j = JSON.parse(stringifySchedule(s));
     j.params.rankRatio = 0.25;
     Object.assign(j.lowRank, { rankRatio: 0.25, keyWidth: 8, valueWidth: 4 }); // variant stays r50

@@ -127,4 +127,6 @@ function checkLowRankCache(schedule: Schedule, cache: CacheStore, name: string):
   if (layout.keyWidth !== lr.keyWidth || layout.valueWidth !== lr.valueWidth || JSON.stringify(layout.groups) !== JSON.stringify(lr.groups)) {
     throw new Error(`${name}: the schedule's low-rank layout (variant ${lr.variant}: key width ${lr.keyWidth}, value width ${lr.valueWidth}, groups ${JSON.stringify(lr.groups)}) differs from the loaded variant's (key width ${layout.keyWidth}, value width ${layout.valueWidth}, groups ${JSON.stringify(layout.groups)})`);
   }
+  const sigma = (cache as { sigma?: number }).sigma ?? 0;
+  if (sigma !== (lr.sigma ?? 0)) throw new Error(`${name}: the schedule holds source scales < ${lr.sigma ?? 0} exact (lowRank.sigma) but the cache holds scales < ${sigma} exact: generate with the schedule's policy (or exactScales = ${lr.sigma ?? 0})`);
 }

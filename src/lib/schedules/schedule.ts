@@ -47,6 +47,11 @@ export interface LowRankPart {
   valueWidth: number;
   /** groups[layer][group] = ascending heads */
   groups: number[][][];
+  /**
+   * exact sink scales: cached entries of source scales < sigma are held at full width (k and v, as in the
+   * full cache), later ones as latents; 0 or absent = all latent
+   */
+  sigma?: number;
 }
 
 /** Bytes of one index entry (Int32) of a head that keeps a strict subset of its group's entries. */
@@ -134,7 +139,8 @@ export interface PredictedBytes {
  * Full width: K and V of the kept entries, tokens · 2 · d · bytesPerElement · rows.
  * Low rank (static): Σ_(layer, group) |∪ heads' kept entries| · keyWidth · bpe · rows
  *   + Σ_(layer, head) kept · valueWidth · bpe · rows + kept · 4 B (Int32 index) for heads keeping a strict
- *   subset of their group's union.
+ *   subset of their group's union; with lowRank.sigma = σ > 0 the kept entries of source scales < σ count at
+ *   full width instead (2 · d · bpe · rows each) and only the later scales' entries count as above.
  */
 export function predictedBytes(schedule: Schedule, rows = 2, bytesPerElement = 4): PredictedBytes {
   if (schedule.lowRank) return lowRankBytes(schedule, schedule.lowRank, rows, bytesPerElement);
@@ -148,17 +154,22 @@ function lowRankBytes(s: Schedule, lr: LowRankPart, rows: number, bpe: number): 
   const shape = checkedShape(s.model);
   const N = numHeadsTotal(s.model);
   const H = s.model.numHeads;
+  const sigma = lr.sigma ?? 0;
+  const exactMask = sigma >= 32 ? 0xffffffff : ((1 << sigma) - 1) >>> 0;
+  const perExact = 2 * s.model.headDim * bpe * rows;
   const perScale: number[] = [];
   for (let t = 0; t < shape.numScales; t++) {
     let b = 0;
     lr.groups.forEach((gs, l) => {
       for (const g of gs) {
         let union = 0;
-        for (const h of g) union |= s.keep[t * N + l * H + h];
+        for (const h of g) union |= s.keep[t * N + l * H + h] & ~exactMask;
         b += maskTokens(union >>> 0, shape.tokensPerScale) * lr.keyWidth * bpe * rows;
         for (const h of g) {
-          const m = s.keep[t * N + l * H + h];
+          const all = s.keep[t * N + l * H + h];
+          const m = (all & ~exactMask) >>> 0;
           const n = maskTokens(m, shape.tokensPerScale);
+          b += maskTokens((all & exactMask) >>> 0, shape.tokensPerScale) * perExact;
           b += n * lr.valueWidth * bpe * rows + (m !== union >>> 0 ? n * LOW_RANK_INDEX_BYTES : 0);
         }
       }
@@ -182,6 +193,10 @@ export function checkLowRankPart(lr: LowRankPart, model: ScheduleModel, source: 
   const w = latentWidths(lr.rankRatio, lr.groupSize, d);
   if (lr.keyWidth !== w.keyWidth) throw new ScheduleError(source, f("keyWidth"), `is ${lr.keyWidth} but rankRatio ${lr.rankRatio} × groupSize ${lr.groupSize} × headDim ${d} gives ${w.keyWidth}`);
   if (lr.valueWidth !== w.valueWidth) throw new ScheduleError(source, f("valueWidth"), `is ${lr.valueWidth} but rankRatio ${lr.rankRatio} × headDim ${d} gives ${w.valueWidth}`);
+  if (lr.sigma !== undefined) {
+    const K = checkedShape(model, source).numScales;
+    if (!Number.isInteger(lr.sigma) || lr.sigma < 0 || lr.sigma > K - 1) throw new ScheduleError(source, f("sigma"), `must be an integer in [0, K−1 = ${K - 1}] (exact sink scales), got ${shown(lr.sigma)}`);
+  }
   if (!Array.isArray(lr.groups) || lr.groups.length !== L) throw new ScheduleError(source, f("groups"), `must list ${L} layers, got ${shown(lr.groups?.length)}`);
   lr.groups.forEach((gs, l) => {
     const seen = new Set<number>();
@@ -258,6 +273,10 @@ export function checkScheduleSemantics(s: Schedule, source = "schedule", lowRank
     const pr = s.params.rankRatio;
     if (typeof pr === "number" && pr !== 0 && Math.abs(pr - s.lowRank.rankRatio) > 1e-9) {
       throw new ScheduleError(source, "params.rankRatio", `is ${pr} but lowRank.rankRatio (variant ${s.lowRank.variant}) is ${s.lowRank.rankRatio}: they must agree`);
+    }
+    const ps = s.params.sigma;
+    if (typeof ps === "number" && (s.lowRank.sigma ?? 0) !== Math.min(ps, K - 1)) {
+      throw new ScheduleError(source, "lowRank.sigma", `is ${shown(s.lowRank.sigma ?? 0)} but params.sigma is ${ps}: the exact sink scales are the method's σ (min(σ, K−1) = ${Math.min(ps, K - 1)})`);
     }
     if (lowRank) checkLowRankVariant(s.lowRank, lowRank, source);
     // low rank: the budget is in bytes of the full fp32 (or fp16) cache; the latent cache must fit it

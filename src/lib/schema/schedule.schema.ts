@@ -89,6 +89,7 @@ export const SCHEDULE_JSON_SCHEMA = {
         keyWidth: posInt,
         valueWidth: posInt,
         groups: { type: "array", items: { type: "array", items: { type: "array", minItems: 1, items: { type: "integer", minimum: 0 } } } },
+        sigma: { type: "integer", minimum: 0 },
       },
     },
     details: { type: "object" },

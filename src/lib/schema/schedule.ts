@@ -49,7 +49,7 @@ interface ScheduleJsonCommon {
   budget: ScheduleJsonBudget;
   details: Record<string, unknown>;
   /** low-rank (ReCalKV) cache: the step-graph variant, latent widths and head groups (static only) */
-  lowRank?: { variant: string; rankRatio: number; groupSize: number; keyWidth: number; valueWidth: number; groups: number[][][] };
+  lowRank?: { variant: string; rankRatio: number; groupSize: number; keyWidth: number; valueWidth: number; groups: number[][][]; sigma?: number };
 }
 
 export interface ScheduleJsonStatic extends ScheduleJsonCommon {

@@ -9,6 +9,12 @@
  * latents, the value latents and the index lists (a head whose entries equal the group's has none; its
  * identity index is built only while feeding the graph, like the graph's own temporaries).
  *
+ * Hybrid (exact sink scales): entries of scales < `sigma` are held EXACT per head (full-width, bias-free
+ * k − b_k and v − b_v arrays [rows, P_e, d], from the graph's present_k_L{l} / present_v_L{l}); only later
+ * scales' entries become latents. A head's entries are [exact..., latent...] — the order of the graph's
+ * attention columns [P_e, P_h, n] — and `keep()` indices refer to that order. `bytes()` adds the exact
+ * arrays. sigma = 0 (default) is the all-latent cache.
+ *
  * Policies see the same per-(layer, head) entry API as KVCache (CacheStore).
  */
 import type { Tensor } from "./backend.js";
@@ -31,7 +37,11 @@ interface GroupLatent {
 }
 
 interface HeadLatent extends EntryMeta {
-  /** [rows, P_h, r_v] */
+  /** exact entries (the first `ne` of scale/token): [rows, P_e, d] each */
+  k: Float32Array;
+  v: Float32Array;
+  ne: number;
+  /** [rows, P_h, r_v] (P_h = scale.length − ne) */
   vz: Float32Array;
   /** rows of the group latent, strictly increasing; null = identity (the head holds all of its group's entries) */
   idx: Int32Array | null;
@@ -42,15 +52,25 @@ export class LatentCache implements CacheStore {
   private readonly gl: GroupLatent[][];
   private readonly hl: HeadLatent[];
 
+  /** scales < sigma are held exact (full width); 0 = all latent */
+  readonly sigma: number;
+  /** full head width d of the exact entries */
+  readonly headDim: number;
+
   constructor(
     readonly numLayers: number,
     readonly numHeads: number,
     readonly layout: LowRankLayout,
     readonly rows: number,
+    exact: { sigma?: number; headDim?: number } = {},
   ) {
     for (const [name, v] of Object.entries({ numLayers, numHeads, rows, keyWidth: layout.keyWidth, valueWidth: layout.valueWidth })) {
       if (!Number.isInteger(v) || v <= 0) throw new Error(`LatentCache: ${name} must be a positive integer, got ${v}`);
     }
+    this.sigma = exact.sigma ?? 0;
+    this.headDim = exact.headDim ?? 0;
+    if (!Number.isInteger(this.sigma) || this.sigma < 0) throw new Error(`LatentCache: sigma must be an integer ≥ 0, got ${this.sigma}`);
+    if (this.sigma > 0 && !(Number.isInteger(this.headDim) && this.headDim > 0)) throw new Error(`LatentCache: headDim must be a positive integer when sigma > 0, got ${exact.headDim}`);
     if (!Array.isArray(layout.groups) || layout.groups.length !== numLayers) throw new Error(`LatentCache: groups must list ${numLayers} layers, got ${layout.groups?.length}`);
     this.groupOf = layout.groups.map((gs, l) => {
       const of = new Array<number>(numHeads).fill(-1);
@@ -64,7 +84,7 @@ export class LatentCache implements CacheStore {
       return of;
     });
     this.gl = layout.groups.map((gs) => gs.map(() => ({ kz: new Float32Array(0), scale: new Int16Array(0), token: new Int32Array(0) })));
-    this.hl = Array.from({ length: numLayers * numHeads }, () => ({ vz: new Float32Array(0), idx: null, scale: new Int16Array(0), token: new Int32Array(0) }));
+    this.hl = Array.from({ length: numLayers * numHeads }, () => ({ k: new Float32Array(0), v: new Float32Array(0), ne: 0, vz: new Float32Array(0), idx: null, scale: new Int16Array(0), token: new Int32Array(0) }));
   }
 
   private at(layer: number, head: number): number {
@@ -81,6 +101,11 @@ export class LatentCache implements CacheStore {
   /** The group latent of (layer, group): its length, its entries (for tests and plots). */
   group(layer: number, group: number): Readonly<GroupLatent> {
     return this.gl[layer][group];
+  }
+
+  /** Exact entries held by (layer, head) (the first ones of its entry list). */
+  exactLength(layer: number, head: number): number {
+    return this.hl[this.at(layer, head)].ne;
   }
 
   /** Rows of the group latent used by (layer, head), or null when it uses all of them. */
@@ -105,13 +130,49 @@ export class LatentCache implements CacheStore {
   bytes(): number {
     let b = 0;
     for (const gs of this.gl) for (const g of gs) b += g.kz.byteLength;
-    for (const h of this.hl) b += h.vz.byteLength + (h.idx ? h.idx.byteLength : 0);
+    for (const h of this.hl) b += h.k.byteLength + h.v.byteLength + h.vz.byteLength + (h.idx ? h.idx.byteLength : 0);
     return b;
   }
 
-  /** Append scale `scale`'s latents from the variant graph's present_kz_L{l} [rows,G,n,r_k] / present_vz_L{l} [rows,H,n,r_v]. */
+  /**
+   * Append scale `scale`'s entries: for scale < sigma the exact present_k_L{l} / present_v_L{l} [rows,H,n,d],
+   * else the latents present_kz_L{l} [rows,G,n,r_k] / present_vz_L{l} [rows,H,n,r_v].
+   */
   appendStep(out: Record<string, Tensor>, scale: number): void {
-    for (let l = 0; l < this.numLayers; l++) this.appendLayer(l, out[`present_kz_L${l}`], out[`present_vz_L${l}`], scale);
+    for (let l = 0; l < this.numLayers; l++) {
+      if (scale < this.sigma) this.appendExactLayer(l, out[`present_k_L${l}`], out[`present_v_L${l}`], scale);
+      else this.appendLayer(l, out[`present_kz_L${l}`], out[`present_vz_L${l}`], scale);
+    }
+  }
+
+  /** Append exact (full-width) entries [rows, H, n, d]; only before any latent entry (scales < sigma come first). */
+  appendExactLayer(layer: number, presentK: Tensor, presentV: Tensor, scale: number): void {
+    const H = this.numHeads;
+    const d = this.headDim;
+    const rows = this.rows;
+    if (!presentK || !presentV) throw new Error(`LatentCache.appendExactLayer(L${layer}): present_k / present_v missing — is the step graph a ReCalKV variant with exact entries (re-run train/recalkv.py)?`);
+    const [r1, h1, n, d1] = presentK.dims;
+    if (r1 !== rows || h1 !== H || d1 !== d || presentV.dims.join() !== presentK.dims.join()) {
+      throw new Error(`LatentCache.appendExactLayer(L${layer}): expected k and v [${rows}, ${H}, n, ${d}], got [${presentK.dims}] and [${presentV.dims}]`);
+    }
+    const pk = presentK.data as Float32Array;
+    const pv = presentV.data as Float32Array;
+    for (let h = 0; h < H; h++) {
+      const i = layer * H + h;
+      const hc = this.hl[i];
+      if (hc.scale.length !== hc.ne) throw new Error(`LatentCache.appendExactLayer(L${layer}): head ${h} already holds latent entries; exact scales (< sigma = ${this.sigma}) must come first`);
+      const P = hc.ne;
+      const k = new Float32Array(rows * (P + n) * d);
+      const v = new Float32Array(rows * (P + n) * d);
+      for (let r = 0; r < rows; r++) {
+        k.set(hc.k.subarray(r * P * d, (r + 1) * P * d), r * (P + n) * d);
+        v.set(hc.v.subarray(r * P * d, (r + 1) * P * d), r * (P + n) * d);
+        const src = (r * H + h) * n * d;
+        k.set(pk.subarray(src, src + n * d), (r * (P + n) + P) * d);
+        v.set(pv.subarray(src, src + n * d), (r * (P + n) + P) * d);
+      }
+      this.hl[i] = { ...hc, k, v, ne: P + n, scale: appendScale(hc.scale, n, scale), token: appendToken(hc.token, n) };
+    }
   }
 
   appendLayer(layer: number, presentKz: Tensor, presentVz: Tensor, scale: number): void {
@@ -143,7 +204,7 @@ export class LatentCache implements CacheStore {
     for (let h = 0; h < H; h++) {
       const i = layer * H + h;
       const hc = this.hl[i];
-      const P = hc.scale.length;
+      const P = hc.scale.length - hc.ne;
       const vz = new Float32Array(rows * (P + n) * rv);
       for (let r = 0; r < rows; r++) {
         vz.set(hc.vz.subarray(r * P * rv, (r + 1) * P * rv), r * (P + n) * rv);
@@ -157,7 +218,7 @@ export class LatentCache implements CacheStore {
         idx.set(hc.idx);
         for (let j = 0; j < n; j++) idx[P + j] = Pg + j;
       }
-      this.hl[i] = { vz, idx, scale: appendScale(hc.scale, n, scale), token: appendToken(hc.token, n) };
+      this.hl[i] = { ...hc, vz, idx, scale: appendScale(hc.scale, n, scale), token: appendToken(hc.token, n) };
     }
   }
 
@@ -173,21 +234,47 @@ export class LatentCache implements CacheStore {
       }
     }
     if (m === P) return;
-    const rv = this.layout.valueWidth;
-    const vz = new Float32Array(this.rows * m * rv);
-    for (let r = 0; r < this.rows; r++) {
-      for (let j = 0; j < m; j++) vz.set(hc.vz.subarray((r * P + indices[j]) * rv, (r * P + indices[j] + 1) * rv), (r * m + j) * rv);
+    const ne = hc.ne;
+    const d = this.headDim;
+    // exact part: indices < ne, in order
+    let me = 0;
+    while (me < m && indices[me] < ne) me++;
+    let k = hc.k;
+    let v = hc.v;
+    if (me < ne) {
+      k = new Float32Array(this.rows * me * d);
+      v = new Float32Array(this.rows * me * d);
+      for (let r = 0; r < this.rows; r++) {
+        for (let j = 0; j < me; j++) {
+          const src = (r * ne + indices[j]) * d;
+          k.set(hc.k.subarray(src, src + d), (r * me + j) * d);
+          v.set(hc.v.subarray(src, src + d), (r * me + j) * d);
+        }
+      }
+    }
+    // latent part: indices ≥ ne, relative to the latent entries
+    const Pl = P - ne;
+    const ml = m - me;
+    const lat = (j: number) => indices[me + j] - ne;
+    let vz = hc.vz;
+    let idx = hc.idx;
+    if (ml < Pl) {
+      const rv = this.layout.valueWidth;
+      vz = new Float32Array(this.rows * ml * rv);
+      for (let r = 0; r < this.rows; r++) {
+        for (let j = 0; j < ml; j++) vz.set(hc.vz.subarray((r * Pl + lat(j)) * rv, (r * Pl + lat(j) + 1) * rv), (r * ml + j) * rv);
+      }
+      idx = new Int32Array(ml);
+      for (let j = 0; j < ml; j++) idx[j] = hc.idx ? hc.idx[lat(j)] : lat(j);
     }
     const sc = new Int16Array(m);
     const tk = new Int32Array(m);
-    const idx = new Int32Array(m);
     for (let j = 0; j < m; j++) {
       sc[j] = hc.scale[indices[j]];
       tk[j] = hc.token[indices[j]];
-      idx[j] = hc.idx ? hc.idx[indices[j]] : indices[j];
     }
-    this.hl[i] = { vz, idx, scale: sc, token: tk };
-    this.compact(layer, this.groupOf[layer][head]);
+    this.hl[i] = { k, v, ne: me, vz, idx, scale: sc, token: tk };
+    if (ml < Pl) this.compact(layer, this.groupOf[layer][head]);
   }
 
   keepWhere(layer: number, head: number, pred: (scale: number, token: number) => boolean): void {
@@ -242,7 +329,9 @@ export class LatentCache implements CacheStore {
       });
       for (let h = 0; h < this.numHeads; h++) {
         const hc = this.hl[l * this.numHeads + h];
-        const P = hc.scale.length;
+        const P = hc.scale.length - hc.ne;
+        f[`past_k_L${l}_H${h}`] = { data: hc.k, dims: [this.rows, hc.ne, this.headDim] };
+        f[`past_v_L${l}_H${h}`] = { data: hc.v, dims: [this.rows, hc.ne, this.headDim] };
         const idx = new BigInt64Array(P);
         for (let j = 0; j < P; j++) idx[j] = BigInt(hc.idx ? hc.idx[j] : j);
         f[`kidx_L${l}_H${h}`] = { data: idx, dims: [P] };

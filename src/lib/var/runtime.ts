@@ -51,6 +51,11 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   classIndex: number | string;
   seed: number;
   policy?: CachePolicy;
+  /**
+   * low-rank variants only: cached entries of scales < exactScales are held exact (full width), later ones as
+   * latents. Default: the policy's schedule's lowRank.sigma, else 0 (all latent).
+   */
+  exactScales?: number;
   onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: CacheStore) => void;
 }
 
@@ -97,10 +102,10 @@ export class VarModel {
     const file = variant ? variant.file : config.files.step;
     const G = variant?.numGroups ?? 0;
     const need = variant
-      ? ["x_in", "labels", "pos_idx", "past_kz_L0_G0", `past_kz_L${L - 1}_G${G - 1}`, "kidx_L0_H0", `past_vz_L${L - 1}_H${H - 1}`]
+      ? ["x_in", "labels", "pos_idx", "past_kz_L0_G0", `past_kz_L${L - 1}_G${G - 1}`, "kidx_L0_H0", `past_vz_L${L - 1}_H${H - 1}`, "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`]
       : ["x_in", "labels", "pos_idx", "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`];
     for (const n of need) {
-      if (!step.inputNames.includes(n)) throw new Error(`${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})`);
+      if (!step.inputNames.includes(n)) throw new Error(`${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})${variant && n.startsWith("past_") && !n.startsWith("past_kz") && !n.startsWith("past_vz") ? "; a ReCalKV graph without exact-entry inputs: re-run train/recalkv.py" : ""}`);
     }
     const extra = variant ? [`past_vz_L${L}_H0`, `past_vz_L0_H${H}`, `past_kz_L0_G${G}`] : [`past_k_L${L}_H0`, `past_k_L0_H${H}`];
     if (extra.some((n) => step.inputNames.includes(n))) throw new Error(`${file}: graph has more layers/heads${variant ? "/groups" : ""} than config (${L} × ${H})`);
@@ -176,9 +181,11 @@ export class VarModel {
     return this.step.run(feeds);
   }
 
-  newCache(rows: number): CacheStore {
+  /** A cache for this graph; `exactScales` (low-rank variants): scales held exact (see LatentCache). */
+  newCache(rows: number, exactScales = 0): CacheStore {
     const v = this.variant;
-    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows);
+    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows, { sigma: exactScales, headDim: this.config.headDim });
+    if (exactScales !== 0) throw new Error(`exactScales = ${exactScales} needs a low-rank (ReCalKV) variant; the full-width cache is exact throughout`);
     return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
   }
 
@@ -196,7 +203,9 @@ export class VarModel {
     const Ls = cfg.latentSize;
     const L = cfg.numLayers;
     const H = cfg.numHeads;
-    const cache = this.newCache(rows);
+    const sched = (opts.policy as { schedule?: { lowRank?: { sigma?: number } } } | undefined)?.schedule;
+    const exactScales = opts.exactScales ?? (this.variant ? (sched?.lowRank?.sigma ?? 0) : 0);
+    const cache = this.newCache(rows, exactScales);
     const labels: Tensor = { data: BigInt64Array.from(useUncond ? [BigInt(classIndex), BigInt(cfg.nullClass)] : [BigInt(classIndex)]), dims: [rows] };
     let fHat: Tensor = { data: new Float32Array(C * Ls * Ls), dims: [1, C, Ls, Ls] };
     let xIn: Tensor = { data: new Float32Array(rows * C), dims: [rows, 1, C] };

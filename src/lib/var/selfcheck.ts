@@ -75,13 +75,27 @@ export interface LowRankStepFixture {
   /** per (layer, head): rows of its group latent */
   kidx: number[][];
   past_vz: number[][];
+  /** case 0: no exact entries (P_e = 0: the all-latent graph's outputs); case 1: exact entries P_e > 0 */
+  cases: LowRankFixtureCase[];
+}
+
+/** One fixture run of the same latent inputs with a set of exact (full-width) cached entries. */
+export interface LowRankFixtureCase {
+  /** per (layer, head): P_e */
+  exact_lengths: number[];
+  /** per (layer, head): [2, P_e, d] */
+  past_k: number[][];
+  past_v: number[][];
   logits: number[];
+  /** per (layer, head): [2, P_e + P_h + n] */
   attn: number[][];
 }
 
 /** The variant step graph's inputs for its fixture step (uneven per-group / per-head lengths, gathered subsets). */
-export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "numGroups" | "keyLatentWidth" | "valueLatentWidth">, s: LowRankStepFixture): Record<string, Tensor> {
-  const { numLayers: L, numHeads: H, codebookDim: C } = cfg;
+export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "numGroups" | "keyLatentWidth" | "valueLatentWidth">, s: LowRankStepFixture, caseIndex = 0): Record<string, Tensor> {
+  const { numLayers: L, numHeads: H, codebookDim: C, headDim: d } = cfg;
+  const c = s.cases[caseIndex];
+  if (!c) throw new Error(`recalkv/fixture.json: no case ${caseIndex} (re-run train/recalkv.py: fixtures carry exact-entry cases)`);
   const G = v.numGroups;
   const f32 = (a: number[]) => Float32Array.from(a);
   const n = s.pos_idx.length;
@@ -95,6 +109,8 @@ export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "n
     const nm = `L${Math.floor(i / H)}_H${i % H}`;
     feeds[`kidx_${nm}`] = { data: BigInt64Array.from(s.kidx[i].map(BigInt)), dims: [s.kidx[i].length] };
     feeds[`past_vz_${nm}`] = { data: f32(s.past_vz[i]), dims: [2, s.kidx[i].length, v.valueLatentWidth] };
+    feeds[`past_k_${nm}`] = { data: f32(c.past_k[i]), dims: [2, c.exact_lengths[i], d] };
+    feeds[`past_v_${nm}`] = { data: f32(c.past_v[i]), dims: [2, c.exact_lengths[i], d] };
   }
   return feeds;
 }
@@ -103,6 +119,13 @@ export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "n
 export async function lowRankSelfCheck(step: Session, cfg: ModelConfig, v: LowRankVariant, fixture: { variants: Record<string, LowRankStepFixture> }): Promise<SelfCheck> {
   const s = fixture.variants?.[v.id];
   if (!s) throw new Error(`recalkv/fixture.json: no fixture for variant ${v.id}`);
-  const out = await step.run(lowRankFixtureFeeds(cfg, v, s));
-  return compareOutputs(out, cfg, s.logits, s.attn);
+  if (!Array.isArray(s.cases) || s.cases.length === 0) throw new Error(`recalkv/fixture.json: variant ${v.id} has no cases (re-run train/recalkv.py)`);
+  // every case (without and with exact entries); the worst deviation counts
+  let worst: SelfCheck | undefined;
+  for (let i = 0; i < s.cases.length; i++) {
+    const out = await step.run(lowRankFixtureFeeds(cfg, v, s, i));
+    const r = compareOutputs(out, cfg, s.cases[i].logits, s.cases[i].attn);
+    worst = worst ? { maxAbsLogits: Math.max(worst.maxAbsLogits, r.maxAbsLogits), maxAbsAttn: Math.max(worst.maxAbsAttn, r.maxAbsAttn), ok: worst.ok && r.ok } : r;
+  }
+  return worst as SelfCheck;
 }

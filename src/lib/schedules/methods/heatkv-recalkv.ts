@@ -11,6 +11,9 @@
  * of the steps where b'·N·C_max crosses an integer for strict = true (strict masks are not monotone in b',
  * but constant between those steps). Infeasible when even HeatKV's minimum token budget (the σ sink
  * scales) does not fit; the error keeps the reason (latent peak, or HeatKV's own refusal).
+ * HeatKV's σ sink scales (never pruned) are the exact scales of the hybrid cache (lowRank.sigma = σ): their
+ * entries stay full width, so the first token budget b / rankRatio is an over-estimate that the byte check
+ * then lowers.
  */
 import type { LowRankManifest } from "../../var/lowrank.js";
 import { ScheduleError, percent } from "../errors.js";
@@ -36,7 +39,8 @@ export const heatkvRecalkv = defineMethod({
     if (!ctx.stats && ctx.orders === undefined) throw new ScheduleError(source, "stats", `are required by method "heatkv+recalkv" (HeatKV's S-CAS orders from calibration), or pass orders in the reference format`);
     const m = ctx.lowRank as LowRankManifest;
     const v = variantByRatio(m, p.rankRatio, source);
-    const part = lowRankPart(v);
+    // HeatKV's sink scales 0..σ−1 (never pruned) are held exact, full width; the rest as latents
+    const part = lowRankPart(v, p.sigma);
     const N = model.numLayers * model.numHeads;
     const fullTokens = N * shape.maxCacheTokens;
     const heat = (ratio: number) => {

@@ -9,6 +9,10 @@
  * Budget (as for every method, a fraction of the FULL fp32 cache): `rankRatio = 0` (default) picks the
  * largest shipped variant whose latent cache fits; an explicit rank ratio must be a shipped one and fit.
  * Budgets below the smallest variant are infeasible (heatkv+recalkv also prunes tokens to go lower).
+ *
+ * `sigma` (exact sink scales, the hybrid): the cached entries of source scales < σ stay at full width and
+ * only later scales' entries are latents; the variant choice counts those exact bytes. Default σ = SIGMA_DEFAULT
+ * (measured: see README "ReCalKV").
  */
 import type { LowRankManifest, LowRankVariant } from "../../var/lowrank.js";
 import { ScheduleError, percent } from "../errors.js";
@@ -17,8 +21,8 @@ import { type LowRankPart, type Schedule, predictedBytes } from "../schedule.js"
 import type { ScheduleModel } from "../shape.js";
 import type { Budget } from "../budget.js";
 
-export function lowRankPart(v: LowRankVariant): LowRankPart {
-  return { variant: v.id, rankRatio: v.rankRatio, groupSize: v.groupSize, keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups.map((gs) => gs.map((g) => [...g])) };
+export function lowRankPart(v: LowRankVariant, sigma = 0): LowRankPart {
+  return { variant: v.id, rankRatio: v.rankRatio, groupSize: v.groupSize, keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups.map((gs) => gs.map((g) => [...g])), sigma };
 }
 
 /** The shipped variant with this rank ratio, or one line naming the field and the shipped ratios. */
@@ -46,6 +50,9 @@ export function fullKeep(K: number, N: number): Uint32Array {
   return keep;
 }
 
+/** recalkv's default σ (exact sink scales): the better quality in the measured sweep (README "ReCalKV"). */
+export const RECALKV_SIGMA_DEFAULT = 3;
+
 export const recalkv = defineMethod({
   name: "recalkv",
   summary: "ReCalKV: every entry kept, keys/values as low-rank latents (grouped whitened SVD keys, calibrated values) of a shipped step-graph variant.",
@@ -54,19 +61,21 @@ export const recalkv = defineMethod({
   needsLowRank: true,
   params: {
     rankRatio: { type: "number", default: 0, min: 0, max: 1, doc: "latent width / full width of the shipped variant to run; 0 = the largest shipped variant that fits the budget" },
+    sigma: { type: "integer", default: RECALKV_SIGMA_DEFAULT, min: 0, doc: "exact sink scales: cached entries of source scales 0..σ−1 stay full width (k and v), later ones are latents; 0 = all latent; σ ≥ K−1 = every cached scale exact" },
   },
   build({ shape, model, budget, lowRank, source }, p) {
     const m = lowRank as LowRankManifest;
     const K = shape.numScales;
+    const sigma = Math.min(p.sigma, K - 1); // σ ≥ K−1: every cached scale (0..K−2) exact
     const keep = fullKeep(K, model.numLayers * model.numHeads);
-    const sized = m.variants.map((v) => ({ v, part: lowRankPart(v) })).map((x) => ({ ...x, bytes: latentPeakBytes(model, keep, x.part, budget) }));
+    const sized = m.variants.map((v) => ({ v, part: lowRankPart(v, sigma) })).map((x) => ({ ...x, bytes: latentPeakBytes(model, keep, x.part, budget) }));
     const fits = (b: number) => b <= budget.bytes * (1 + 1e-12) + 1e-9;
     let pick: (typeof sized)[number] | undefined;
     if (p.rankRatio === 0) {
       pick = sized.filter((x) => fits(x.bytes)).sort((a, b) => b.v.rankRatio - a.v.rankRatio)[0];
       if (!pick) {
         const small = sized.sort((a, b) => a.bytes - b.bytes)[0];
-        throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache; use heatkv+recalkv (tokens pruned too) to go lower`);
+        throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache${sigma > 0 ? ` with scales 0..${sigma - 1} exact (sigma = ${sigma}); lower sigma or` : ";"} use heatkv+recalkv (tokens pruned too) to go lower`);
       }
     } else {
       const v = variantByRatio(m, p.rankRatio, source);
@@ -77,7 +86,7 @@ export const recalkv = defineMethod({
       kind: "static",
       keep,
       lowRank: pick.part,
-      details: { variant: pick.v.id, latentPeakBytes: pick.bytes, shippedRankRatios: m.variants.map((v) => v.rankRatio), quality: pick.v.quality },
+      details: { variant: pick.v.id, sigma, latentPeakBytes: pick.bytes, shippedRankRatios: m.variants.map((v) => v.rankRatio), quality: pick.v.quality },
     };
   },
 });
