@@ -44,7 +44,7 @@ export const cellsPath = (out: string) => out.replace(/\.parquet$/, "") + "_cell
  * needs ≥ 15.4 %; recalkv and heatkv+recalkv at their defaults are in the first list).
  */
 export function defaultMethodSpecs(): string[] {
-  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "recalkv:sigma=0", "heatkv+recalkv:rankRatio=0.25+sigma=1"];
+  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "recalkv:sigma=0", "heatkv+recalkv:rankRatio=0.25,sigma=1"];
 }
 
 export interface MethodSpec {

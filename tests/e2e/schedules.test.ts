@@ -50,17 +50,17 @@ describe("schedule builder", () => {
     expect(r.peakCacheBytes).toBeLessThanOrEqual(0.3 * 2 * N * config.patch_nums.slice(0, -1).reduce((a, p) => a + p * p, 0) * config.head_dim * 4 * 2);
   });
 
-  it("low rank: heatkv+recalkv at 10 % shows its widths and bytes per scale; the JSON runs its variant with the predicted bytes", async () => {
+  it("low rank: heatkv+recalkv at 20 % (σ = 3 sink scales exact) shows its widths and bytes per scale; the JSON runs its variant with the predicted bytes", async () => {
     const methodSelect = page.locator("form").filter({has: page.locator("label", {hasText: /^method$/})}).locator("select");
     await methodSelect.selectOption("heatkv+recalkv");
     const budgetInput = page.locator("form").filter({hasText: "budget"}).locator("input[type=number]");
-    await budgetInput.fill("10");
+    await budgetInput.fill("20");
     await budgetInput.press("Enter");
     await expect.poll(() => page.locator("[data-testid=recompute]").textContent(), {timeout: 30_000}).toMatch(/ms \(heatkv\+recalkv\)/);
     await expect.poll(() => page.locator("[data-testid=schedule-error]").count(), {timeout: 30_000}).toBe(0);
     const table = page.locator("table[data-testid=bytes-table]").first();
     await table.waitFor({timeout: 30_000});
-    expect(await table.textContent()).toMatch(/ReCalKV r50 latents \+ indices/);
+    expect(await table.textContent()).toMatch(/ReCalKV r50: scales < 3 exact, latents \+ indices/);
     expect(await page.locator("[data-cells]").first().textContent()).toMatch(/low rank \(ReCalKV r50\): key latent 16 per group of 2 heads \(full 32\), value latent 8 per head \(full 16\)/);
     await screenshot(page, "schedules-lowrank");
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator("a.heatkv-download").click()]);
@@ -71,7 +71,7 @@ describe("schedule builder", () => {
     expect(schedule.lowRank?.variant).toBe("r50");
     const r = await (await model.lowRank("r50")).generate({classIndex: 0, seed: 7, policy: scheduleToPolicy(schedule, model.config)});
     expect(r.scales.map((s) => s.cacheBytes)).toEqual(predictedBytes(schedule).perScale);
-    expect(r.peakCacheBytes).toBeLessThanOrEqual(0.1 * 2 * N * config.patch_nums.slice(0, -1).reduce((a, p) => a + p * p, 0) * config.head_dim * 4 * 2);
+    expect(r.peakCacheBytes).toBeLessThanOrEqual(0.2 * 2 * N * config.patch_nums.slice(0, -1).reduce((a, p) => a + p * p, 0) * config.head_dim * 4 * 2);
     expectClean(log);
   });
 });

@@ -7,10 +7,11 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../../loaders/calibrate.js";
 import { cliMethodSpec, parseBudgetList } from "../../loaders/sweep-cli.js";
-import { CELL_SCHEMA, cellSummaries, cellsPath, parseMethodSpec, sweep, sweepSchema } from "../../loaders/sweep.js";
+import { CELL_SCHEMA, cellSummaries, cellsPath, defaultMethodSpecs, parseMethodSpec, sweep, sweepSchema } from "../../loaders/sweep.js";
+import { resolveParams } from "../../src/lib/schedules/params.js";
 import { tune } from "../../loaders/tune.js";
 import { type CellStat, ciFromMoments, headline, meanCI, smallestMeeting, summarizeCells, tCdf, tQuantile } from "../../src/lib/metrics/sweep.js";
-import { parseScheduleJson } from "../../src/lib/schedules/index.js";
+import { getMethod, parseScheduleJson } from "../../src/lib/schedules/index.js";
 import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
 import { readConfig } from "../../loaders/schedule.js";
 import { MODEL_DIR } from "../../loaders/node-backend.js";
@@ -117,6 +118,14 @@ describe("sweep options", () => {
     expect(() => parseMethodSpec("nope")).toThrow(/must be one of/);
     expect(parseBudgetList("5,10,50%,0.2")).toEqual([0.05, 0.1, 0.5, 0.2]);
     expect(() => parseBudgetList("120")).toThrow(/not in/);
+  });
+
+  it("every default method spec has valid parameters (a typo would only show up as an all-infeasible cell)", () => {
+    for (const spec of defaultMethodSpecs()) {
+      const { method, params } = parseMethodSpec(spec);
+      const m = getMethod(method);
+      expect(() => resolveParams(m.name, m.params, params, spec), spec).not.toThrow();
+    }
   });
 
   it("CLI method specs: '+' joins parameters, not method names (heatkv+recalkv)", () => {

@@ -54,7 +54,7 @@ export function bytesTable(s: Schedule, cfg: ModelConfig): HTMLTableElement {
   const t = document.createElement("table");
   t.dataset.testid = "bytes-table";
   const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-  const head = ["target scale", "kept tokens (all heads)", s.lowRank ? `bytes held (ReCalKV ${s.lowRank.variant} latents + indices)` : "bytes held", "same tokens at full width", "full cache"];
+  const head = ["target scale", "kept tokens (all heads)", s.lowRank ? `bytes held (ReCalKV ${s.lowRank.variant}: ${s.lowRank.sigma ? `scales < ${s.lowRank.sigma} exact, ` : ""}latents + indices)` : "bytes held", "same tokens at full width", "full cache"];
   t.innerHTML = `<caption>${label(s)}: bytes per target scale (${bytesUnit(s.budget)})</caption><thead><tr>${head.map((h) => `<th>${h}</th>`).join("")}</tr></thead>`;
   const body = document.createElement("tbody");
   for (let x = 1; x < kept.length; x++) {
