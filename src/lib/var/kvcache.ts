@@ -5,6 +5,7 @@
  * token index within that scale, so policies and statistics can reason about scales and positions.
  */
 import type { Tensor } from "./backend.js";
+import { appendRows, appendScale, appendToken, checkKeepIndices, gatherRows, indicesWhere, pickMeta } from "./entries.js";
 
 /** Source scale and token index of each kept entry of one (layer, head), in storage order. */
 export interface EntryMeta {
@@ -116,23 +117,13 @@ export class KVCache implements CacheStore {
     for (let h = 0; h < H; h++) {
       const hc = this.head(layer, h);
       const P = hc.scale.length;
-      const k = new Float32Array(rows * (P + n) * d);
-      const v = new Float32Array(rows * (P + n) * d);
-      for (let r = 0; r < rows; r++) {
-        const dst = r * (P + n) * d;
-        k.set(hc.k.subarray(r * P * d, (r + 1) * P * d), dst);
-        v.set(hc.v.subarray(r * P * d, (r + 1) * P * d), dst);
-        const src = ((r * H + h) * n) * d;
-        k.set(pk.subarray(src, src + n * d), dst + P * d);
-        v.set(pv.subarray(src, src + n * d), dst + P * d);
-      }
-      const sc = new Int16Array(P + n);
-      sc.set(hc.scale);
-      sc.fill(scale, P);
-      const tk = new Int32Array(P + n);
-      tk.set(hc.token);
-      for (let i = 0; i < n; i++) tk[P + i] = i;
-      this.heads[layer * this.numHeads + h] = { k, v, scale: sc, token: tk };
+      const at = (r: number) => (r * H + h) * n * d;
+      this.heads[layer * this.numHeads + h] = {
+        k: appendRows(hc.k, rows, P, n, d, pk, at),
+        v: appendRows(hc.v, rows, P, n, d, pv, at),
+        scale: appendScale(hc.scale, n, scale),
+        token: appendToken(hc.token, n),
+      };
     }
   }
 
@@ -143,40 +134,15 @@ export class KVCache implements CacheStore {
   keep(layer: number, head: number, indices: ArrayLike<number>): void {
     const hc = this.head(layer, head);
     const P = hc.scale.length;
-    const m = indices.length;
-    for (let i = 0; i < m; i++) {
-      const ix = indices[i];
-      if (!Number.isInteger(ix) || ix < 0 || ix >= P || (i > 0 && ix <= indices[i - 1])) {
-        throw new RangeError(`KVCache.keep(L${layer}, H${head}): indices must be strictly increasing integers in [0, ${P}), got ${ix} at ${i}`);
-      }
-    }
-    if (m === P) return;
+    checkKeepIndices(`KVCache.keep(L${layer}, H${head})`, indices, P);
+    if (indices.length === P) return;
     const d = this.headDim;
-    const k = new Float32Array(this.rows * m * d);
-    const v = new Float32Array(this.rows * m * d);
-    const sc = new Int16Array(m);
-    const tk = new Int32Array(m);
-    for (let r = 0; r < this.rows; r++) {
-      for (let i = 0; i < m; i++) {
-        const src = (r * P + indices[i]) * d;
-        const dst = (r * m + i) * d;
-        k.set(hc.k.subarray(src, src + d), dst);
-        v.set(hc.v.subarray(src, src + d), dst);
-      }
-    }
-    for (let i = 0; i < m; i++) {
-      sc[i] = hc.scale[indices[i]];
-      tk[i] = hc.token[indices[i]];
-    }
-    this.heads[layer * this.numHeads + head] = { k, v, scale: sc, token: tk };
+    this.heads[layer * this.numHeads + head] = { k: gatherRows(hc.k, this.rows, P, d, indices), v: gatherRows(hc.v, this.rows, P, d, indices), ...pickMeta(hc, indices) };
   }
 
   /** Keep the entries of one (layer, head) for which `pred(scale, token)` holds. */
   keepWhere(layer: number, head: number, pred: (scale: number, token: number) => boolean): void {
-    const hc = this.head(layer, head);
-    const idx: number[] = [];
-    for (let i = 0; i < hc.scale.length; i++) if (pred(hc.scale[i], hc.token[i])) idx.push(i);
-    this.keep(layer, head, idx);
+    this.keep(layer, head, indicesWhere(this.head(layer, head), pred));
   }
 
   /** The step graph's past inputs. */

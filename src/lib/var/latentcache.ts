@@ -19,6 +19,7 @@
  */
 import type { Tensor } from "./backend.js";
 import type { CacheStore, EntryMeta } from "./kvcache.js";
+import { appendRows, appendScale, appendToken, checkKeepIndices, gatherRows, indicesWhere, pickMeta } from "./entries.js";
 
 export interface LowRankLayout {
   /** key latent width per group (r_k) */
@@ -162,15 +163,9 @@ export class LatentCache implements CacheStore {
       const hc = this.hl[i];
       if (hc.scale.length !== hc.ne) throw new Error(`LatentCache.appendExactLayer(L${layer}): head ${h} already holds latent entries; exact scales (< sigma = ${this.sigma}) must come first`);
       const P = hc.ne;
-      const k = new Float32Array(rows * (P + n) * d);
-      const v = new Float32Array(rows * (P + n) * d);
-      for (let r = 0; r < rows; r++) {
-        k.set(hc.k.subarray(r * P * d, (r + 1) * P * d), r * (P + n) * d);
-        v.set(hc.v.subarray(r * P * d, (r + 1) * P * d), r * (P + n) * d);
-        const src = (r * H + h) * n * d;
-        k.set(pk.subarray(src, src + n * d), (r * (P + n) + P) * d);
-        v.set(pv.subarray(src, src + n * d), (r * (P + n) + P) * d);
-      }
+      const at = (r: number) => (r * H + h) * n * d;
+      const k = appendRows(hc.k, rows, P, n, d, pk, at);
+      const v = appendRows(hc.v, rows, P, n, d, pv, at);
       this.hl[i] = { ...hc, k, v, ne: P + n, scale: appendScale(hc.scale, n, scale), token: appendToken(hc.token, n) };
     }
   }
@@ -193,24 +188,14 @@ export class LatentCache implements CacheStore {
       const gr = this.gl[layer][g];
       const P = gr.scale.length;
       oldGroupLen.push(P);
-      const kz = new Float32Array(rows * (P + n) * rk);
-      for (let r = 0; r < rows; r++) {
-        kz.set(gr.kz.subarray(r * P * rk, (r + 1) * P * rk), r * (P + n) * rk);
-        const src = (r * G + g) * n * rk;
-        kz.set(pk.subarray(src, src + n * rk), (r * (P + n) + P) * rk);
-      }
+      const kz = appendRows(gr.kz, rows, P, n, rk, pk, (r) => (r * G + g) * n * rk);
       this.gl[layer][g] = { kz, scale: appendScale(gr.scale, n, scale), token: appendToken(gr.token, n) };
     }
     for (let h = 0; h < H; h++) {
       const i = layer * H + h;
       const hc = this.hl[i];
       const P = hc.scale.length - hc.ne;
-      const vz = new Float32Array(rows * (P + n) * rv);
-      for (let r = 0; r < rows; r++) {
-        vz.set(hc.vz.subarray(r * P * rv, (r + 1) * P * rv), r * (P + n) * rv);
-        const src = (r * H + h) * n * rv;
-        vz.set(pv.subarray(src, src + n * rv), (r * (P + n) + P) * rv);
-      }
+      const vz = appendRows(hc.vz, rows, P, n, rv, pv, (r) => (r * H + h) * n * rv);
       const Pg = oldGroupLen[this.groupOf[layer][h]];
       let idx: Int32Array | null = null;
       if (hc.idx) {
@@ -227,61 +212,33 @@ export class LatentCache implements CacheStore {
     const hc = this.hl[i];
     const P = hc.scale.length;
     const m = indices.length;
-    for (let j = 0; j < m; j++) {
-      const ix = indices[j];
-      if (!Number.isInteger(ix) || ix < 0 || ix >= P || (j > 0 && ix <= indices[j - 1])) {
-        throw new RangeError(`LatentCache.keep(L${layer}, H${head}): indices must be strictly increasing integers in [0, ${P}), got ${ix} at ${j}`);
-      }
-    }
+    checkKeepIndices(`LatentCache.keep(L${layer}, H${head})`, indices, P);
     if (m === P) return;
     const ne = hc.ne;
     const d = this.headDim;
     // exact part: indices < ne, in order
     let me = 0;
     while (me < m && indices[me] < ne) me++;
-    let k = hc.k;
-    let v = hc.v;
-    if (me < ne) {
-      k = new Float32Array(this.rows * me * d);
-      v = new Float32Array(this.rows * me * d);
-      for (let r = 0; r < this.rows; r++) {
-        for (let j = 0; j < me; j++) {
-          const src = (r * ne + indices[j]) * d;
-          k.set(hc.k.subarray(src, src + d), (r * me + j) * d);
-          v.set(hc.v.subarray(src, src + d), (r * me + j) * d);
-        }
-      }
-    }
+    const exactPicks = me < ne ? (Array.prototype.slice.call(indices, 0, me) as number[]) : null;
+    const k = exactPicks ? gatherRows(hc.k, this.rows, ne, d, exactPicks) : hc.k;
+    const v = exactPicks ? gatherRows(hc.v, this.rows, ne, d, exactPicks) : hc.v;
     // latent part: indices ≥ ne, relative to the latent entries
     const Pl = P - ne;
     const ml = m - me;
-    const lat = (j: number) => indices[me + j] - ne;
+    const lat = Int32Array.from({ length: ml }, (_, j) => indices[me + j] - ne);
     let vz = hc.vz;
     let idx = hc.idx;
     if (ml < Pl) {
-      const rv = this.layout.valueWidth;
-      vz = new Float32Array(this.rows * ml * rv);
-      for (let r = 0; r < this.rows; r++) {
-        for (let j = 0; j < ml; j++) vz.set(hc.vz.subarray((r * Pl + lat(j)) * rv, (r * Pl + lat(j) + 1) * rv), (r * ml + j) * rv);
-      }
-      idx = new Int32Array(ml);
-      for (let j = 0; j < ml; j++) idx[j] = hc.idx ? hc.idx[lat(j)] : lat(j);
+      vz = gatherRows(hc.vz, this.rows, Pl, this.layout.valueWidth, lat);
+      idx = hc.idx ? lat.map((j) => hc.idx![j]) : lat;
     }
-    const sc = new Int16Array(m);
-    const tk = new Int32Array(m);
-    for (let j = 0; j < m; j++) {
-      sc[j] = hc.scale[indices[j]];
-      tk[j] = hc.token[indices[j]];
-    }
+    const { scale: sc, token: tk } = pickMeta(hc, indices);
     this.hl[i] = { k, v, ne: me, vz, idx, scale: sc, token: tk };
     if (ml < Pl) this.compact(layer, this.groupOf[layer][head]);
   }
 
   keepWhere(layer: number, head: number, pred: (scale: number, token: number) => boolean): void {
-    const hc = this.head(layer, head);
-    const idx: number[] = [];
-    for (let i = 0; i < hc.scale.length; i++) if (pred(hc.scale[i], hc.token[i])) idx.push(i);
-    this.keep(layer, head, idx);
+    this.keep(layer, head, indicesWhere(this.head(layer, head), pred));
   }
 
   /** Drop group rows no head uses; remap the heads' indices; identity indices become null. */
@@ -299,17 +256,10 @@ export class LatentCache implements CacheStore {
     const remap = new Int32Array(Pg).fill(-1);
     for (let r = 0; r < Pg; r++) if (used[r]) remap[r] = m++;
     if (m < Pg) {
-      const rk = this.layout.keyWidth;
-      const kz = new Float32Array(this.rows * m * rk);
-      const sc = new Int16Array(m);
-      const tk = new Int32Array(m);
-      for (let r = 0; r < Pg; r++) {
-        const j = remap[r];
-        if (j < 0) continue;
-        sc[j] = gr.scale[r];
-        tk[j] = gr.token[r];
-        for (let row = 0; row < this.rows; row++) kz.set(gr.kz.subarray((row * Pg + r) * rk, (row * Pg + r + 1) * rk), (row * m + j) * rk);
-      }
+      const kept = Int32Array.from({ length: m });
+      for (let r = 0; r < Pg; r++) if (remap[r] >= 0) kept[remap[r]] = r;
+      const kz = gatherRows(gr.kz, this.rows, Pg, this.layout.keyWidth, kept);
+      const { scale: sc, token: tk } = pickMeta(gr, kept);
       this.gl[layer][g] = { kz, scale: sc, token: tk };
     }
     for (const h of heads) {
@@ -340,18 +290,4 @@ export class LatentCache implements CacheStore {
     }
     return f;
   }
-}
-
-function appendScale(old: Int16Array, n: number, scale: number): Int16Array {
-  const a = new Int16Array(old.length + n);
-  a.set(old);
-  a.fill(scale, old.length);
-  return a;
-}
-
-function appendToken(old: Int32Array, n: number): Int32Array {
-  const a = new Int32Array(old.length + n);
-  a.set(old);
-  for (let i = 0; i < n; i++) a[old.length + i] = i;
-  return a;
 }
