@@ -1,6 +1,6 @@
 /** heatkv — command-line entry (see README "CLI"). */
 import { Command } from "commander";
-import { int, num } from "./cli-args.js";
+import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds, runGenerate } from "./generate.js";
@@ -13,21 +13,17 @@ import { join } from "node:path";
 
 const program = new Command("heatkv").description("KV-cache compression workbench for next-scale (VAR) image models").showHelpAfterError();
 
-program
+const generate = program
   .command("generate")
   .description("generate an image (or a class × seed grid) with the demo VAR model; prints time and KV bytes")
   .option("-c, --class <name|index>", "class name (or unique prefix/word, e.g. flags) or index")
   .option("-s, --seed <n>", "sampling seed", int("--seed"), 1)
   .option("--grid", "one row per class (or only --class), one column per seed", false)
-  .option("--seeds <list>", "seeds for --grid, e.g. 1-8 or 1,3,5", "1-8")
-  .option("--cfg <x>", "classifier-free guidance scale (0 = off)", num("--cfg"), 3)
-  .option("--top-k <k>", "top-k sampling (0 = off, 1 = greedy)", int("--top-k"), 0)
-  .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+  .option("--seeds <list>", "seeds for --grid, e.g. 1-8 or 1,3,5", "1-8");
+modelOptions(samplerOptions(generate)
   .option("--temperature <t>", "softmax temperature", num("--temperature"), 1)
   .option("--zoom <n>", "nearest-neighbour upscale of the PNG", int("--zoom"), 1)
-  .option("-o, --out <file.png>", "output PNG", "out.png")
-  .option("--model <dir>", "model folder (config.json + ONNX)", MODEL_DIR)
-  .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
+  .option("-o, --out <file.png>", "output PNG", "out.png"), MODEL_DIR)
   .option("--schedule <schedule.json>", "generate with this KV schedule (heatkv schedule --out …); a recalkv / heatkv+recalkv schedule runs its low-rank step-graph variant")
   .option("--low-rank <variant>", "run a ReCalKV low-rank variant (r75, r50, r25: data/model/recalkv) with its latent cache")
   .action(async (o) => {
@@ -35,18 +31,14 @@ program
     await runGenerate(model, { ...o, seeds: parseSeeds(o.seeds) });
   });
 
-program
+const calibrateCmd = program
   .command("calibrate")
   .description("record attention statistics (layer × head × target × source scale) over classes × seeds into Parquet")
   .option("--prompts <classes>", "comma-separated class names/indices, or 'all'", "all")
-  .option("--seeds <list>", "seeds per class, e.g. 1-2 or 1,5", "1-2")
-  .option("--cfg <x>", "guidance scale used while calibrating", num("--cfg"), 3)
-  .option("--top-k <k>", "top-k sampling", int("--top-k"), 0)
-  .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+  .option("--seeds <list>", "seeds per class, e.g. 1-2 or 1,5", "1-2");
+modelOptions(samplerOptions(calibrateCmd)
   .option("--backend <name>", "node | wasm | webgpu (chromium) | auto", "node")
-  .option("-o, --out <file.parquet>", "statistics store", DEFAULT_STATS_PATH)
-  .option("--model <dir>", "model folder", MODEL_DIR)
-  .option("--threads <n>", "onnxruntime-node intra-op threads", int("--threads"), 1)
+  .option("-o, --out <file.parquet>", "statistics store", DEFAULT_STATS_PATH), MODEL_DIR)
   .action(async (o) => {
     if (!["node", "wasm", "webgpu", "auto"].includes(o.backend)) throw new Error(`--backend must be node, wasm, webgpu or auto, got "${o.backend}"`);
     const model = await loadNodeModel(o.model);

@@ -1,6 +1,6 @@
 /** `heatkv sweep` and `heatkv tune` (commander); loaders/cli.ts calls registerSweepCommands(program). */
 import type { Command } from "commander";
-import { int, num } from "./cli-args.js";
+import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import { DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds } from "./generate.js";
@@ -34,20 +34,16 @@ function parseClasses(spec: string, modelDir: string): number[] | undefined {
 }
 
 export function registerSweepCommands(program: Command): void {
-  program
+  const sweepCmd = program
     .command("sweep")
     .description("quality vs memory: methods × budgets × evaluation images vs the full cache → Parquet (resumable)")
     .option("--methods <specs>", "comma-separated method specs; parameters after ':' joined by '+' (e.g. heatkv:sigma=1)", defaultMethodSpecs().join(","))
     .option("--budgets <list>", "budgets in % of the full cache", DEFAULT_BUDGETS.map((b) => b * 100).join(","))
     .option("--classes <list>", "class names/indices, or 'all'", "all")
-    .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS))
-    .option("--cfg <x>", "guidance scale", num("--cfg"), 3)
-    .option("--top-k <k>", "top-k sampling", int("--top-k"), 0)
-    .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+    .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS));
+  modelOptions(samplerOptions(sweepCmd)
     .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
-    .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH)
-    .option("--model <dir>", "model folder", MODEL_DIR)
-    .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
+    .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH), MODEL_DIR)
     .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit"))
     .action(async (o) => {
       // method specs use ',' between methods, so a spec's own parameters are joined by '+'
@@ -70,7 +66,7 @@ export function registerSweepCommands(program: Command): void {
       );
     });
 
-  program
+  const tuneCmd = program
     .command("tune")
     .description("smallest budget (and heatkv σ) meeting a mean quality target on the calibration prompts, verified on the evaluation set; writes the schedule JSON")
     .requiredOption("--metric <name>", "psnr | ssim | feature-distance | token-agreement (last scale)")
@@ -80,14 +76,10 @@ export function registerSweepCommands(program: Command): void {
     .option("--tolerance <pct>", "stop the bisection when the budget bracket is this narrow (percentage points)", num("--tolerance"), 0.5)
     .option("--classes <list>", "class names/indices, or 'all'", "all")
     .option("--calibration-seeds <list>", "seeds of the tuning (calibration) prompts", "1-2")
-    .option("--eval-seeds <list>", "seeds of the verification prompts", seedList(DEFAULT_EVAL_SEEDS))
-    .option("--cfg <x>", "guidance scale", num("--cfg"), 3)
-    .option("--top-k <k>", "top-k sampling", int("--top-k"), 0)
-    .option("--top-p <p>", "nucleus sampling mass", num("--top-p"), 0.95)
+    .option("--eval-seeds <list>", "seeds of the verification prompts", seedList(DEFAULT_EVAL_SEEDS));
+  modelOptions(samplerOptions(tuneCmd)
     .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
-    .option("-o, --out <schedule.json>", "tuned schedule (measured quality in details.tuning)")
-    .option("--model <dir>", "model folder", MODEL_DIR)
-    .option("--threads <n>", "onnxruntime intra-op threads", int("--threads"), 1)
+    .option("-o, --out <schedule.json>", "tuned schedule (measured quality in details.tuning)"), MODEL_DIR)
     .action(async (o) => {
       const r = await tune({
         metric: o.metric,
