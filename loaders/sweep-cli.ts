@@ -1,5 +1,6 @@
 /** `heatkv sweep` and `heatkv tune` (commander); loaders/cli.ts calls registerSweepCommands(program). */
 import type { Command } from "commander";
+import { parseMethodSpec, parseMethodSpecList } from "../src/lib/schedules/spec.js";
 import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import { DEFAULT_STATS_PATH } from "./calibrate.js";
@@ -37,7 +38,7 @@ export function registerSweepCommands(program: Command): void {
   const sweepCmd = program
     .command("sweep")
     .description("quality vs memory: methods × budgets × evaluation images vs the full cache → Parquet (resumable)")
-    .option("--methods <specs>", "comma-separated method specs; parameters after ':' joined by '+' (e.g. heatkv:sigma=1)", defaultMethodSpecs().join(","))
+    .option("--methods <specs>", "comma-separated method specs, parameters after ':' (e.g. heatkv:sigma=1,strict=true,h2o)", defaultMethodSpecs().join(","))
     .option("--budgets <list>", "budgets in % of the full cache", DEFAULT_BUDGETS.map((b) => b * 100).join(","))
     .option("--classes <list>", "class names/indices, or 'all'", "all")
     .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS));
@@ -46,8 +47,7 @@ export function registerSweepCommands(program: Command): void {
     .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH), MODEL_DIR)
     .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit"))
     .action(async (o) => {
-      // method specs use ',' between methods, so a spec's own parameters are joined by '+'
-      const methods = String(o.methods).split(",").map((s) => cliMethodSpec(s.trim())).filter(Boolean);
+            const methods = parseMethodSpecList(String(o.methods), "--methods").map((s) => s.label);
       const r = await sweep({
         methods,
         budgets: parseBudgetList(o.budgets),
@@ -100,11 +100,7 @@ export function registerSweepCommands(program: Command): void {
     });
 }
 
-/**
- * "heatkv:sigma=1+strict=true" → "heatkv:sigma=1,strict=true": only the parameters (after ':') are joined by
- * '+' on the command line — a method name may itself contain '+' ("heatkv+recalkv:rankRatio=0.25").
- */
+/** A CLI method spec in the one grammar (src/lib/schedules/spec.ts) → its canonical label ('+' between parameters is accepted). */
 export function cliMethodSpec(spec: string): string {
-  const i = spec.indexOf(":");
-  return i < 0 ? spec : spec.slice(0, i) + spec.slice(i).replaceAll("+", ",");
+  return parseMethodSpec(spec, "--method").label;
 }

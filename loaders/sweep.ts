@@ -8,6 +8,7 @@
  * and renamed. An interrupted run redoes only the missing cells; the Parquet outputs (per image, and per
  * cell) are written atomically once every cell is done.
  */
+import { type MethodSpec, parseMethodSpec } from "../src/lib/schedules/spec.js";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -24,7 +25,6 @@ import type { LowRankManifest } from "../src/lib/var/lowrank.js";
 import { type ColumnType, type Row, toParquet } from "./parquet.js";
 import { writeAtomic } from "./files.js";
 import { Progress } from "./progress.js";
-import { parseParams } from "./schedule.js";
 import { loadHeadScaleStats } from "./stats-store.js";
 
 /** Bump when a metric definition or the row layout changes: every cell is then recomputed. */
@@ -47,22 +47,7 @@ export function defaultMethodSpecs(): string[] {
   return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "recalkv:sigma=0", "heatkv+recalkv:rankRatio=0.25,sigma=1"];
 }
 
-export interface MethodSpec {
-  /** as written (normalised), e.g. "heatkv:sigma=1" */
-  label: string;
-  method: string;
-  params: Record<string, unknown>;
-}
-
-/** "heatkv" | "heatkv:sigma=1,strict=true" → method + params (validated by the method when built). */
-export function parseMethodSpec(spec: string): MethodSpec {
-  const [name, rest] = spec.trim().split(/:(.*)/s, 2);
-  const method = getMethod(name.trim(), "--methods").name;
-  const pairs = rest ? rest.split(",").map((p) => p.trim()).filter(Boolean) : [];
-  const params = parseParams(pairs);
-  const label = pairs.length ? `${method}:${Object.entries(params).map(([k, v]) => `${k}=${v}`).join(",")}` : method;
-  return { label, method, params };
-}
+export { type MethodSpec, parseMethodSpec };
 
 export interface Prompt {
   classIndex: number;
@@ -401,7 +386,7 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const t0 = performance.now();
   const log = o.log ?? ((s: string) => console.error(s));
   const out = o.out ?? DEFAULT_SWEEP_PATH;
-  const specs = (o.methods ?? defaultMethodSpecs()).map(parseMethodSpec);
+  const specs = (o.methods ?? defaultMethodSpecs()).map((s) => parseMethodSpec(s, "--methods"));
   const budgets = o.budgets ?? DEFAULT_BUDGETS;
   for (const b of budgets) if (!(b > 0 && b <= 1)) throw new Error(`--budgets: every budget must be in (0, 100] %, got ${b * 100} %`);
   const ctx = await loadEvalContext({
