@@ -1,15 +1,14 @@
 // Full-cache KV size table of the demo VAR, derived from data/model/config.json: one row per
 // (scale, layer, head). Scale s has n_s = patch_nums[s]² tokens; every scale but the last is cached;
 // bytes = 2 (K, V) × head_dim × n_s × 4 (fp32) × 2 (CFG halves) — the block's size whether or not it is
-// cached (the full cache is the sum over cached rows; see fullCacheBytes in src/lib/var/config.ts).
+// cached (the full cache is the sum over cached rows; see fullCacheBytes in src/lib/model/bytes.ts).
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
-import {modelShape, parseConfig, type ModelConfig} from "../src/lib/var/config.js";
+import {DEFAULT_BYTES_PER_ELEMENT, DEFAULT_CFG_ROWS, kvBlockBytes, modelShape, parseConfig, type ModelConfig} from "../src/lib/model/index.js";
 import type {Schema} from "./parquet.js";
 import {MODEL_DIR} from "./paths.js";
 
-export const FP32_BYTES = 4;
-export const CFG_HALVES = 2;
+export {kvBlockBytes};
 
 export interface CacheShapeRow {
   [key: string]: number | boolean;
@@ -37,17 +36,12 @@ export function readModelConfig(dir = MODEL_DIR): ModelConfig {
   return parseConfig(JSON.parse(readFileSync(path, "utf8")), path);
 }
 
-/** Bytes of one (scale, layer, head) block: K and V, head_dim each, fp32, both CFG halves. */
-export function kvBlockBytes(headDim: number, tokens: number): number {
-  return 2 * headDim * tokens * FP32_BYTES * CFG_HALVES;
-}
-
 export function cacheShapeRows(config: ModelConfig): CacheShapeRow[] {
   const {tokensPerScale, numScales} = modelShape(config);
   const rows: CacheShapeRow[] = [];
   config.patchNums.forEach((patch, scale) => {
     const tokens = tokensPerScale[scale];
-    const bytes = kvBlockBytes(config.headDim, tokens);
+    const bytes = kvBlockBytes(config.headDim, tokens, DEFAULT_BYTES_PER_ELEMENT, DEFAULT_CFG_ROWS);
     for (let layer = 0; layer < config.numLayers; ++layer) {
       for (let head = 0; head < config.numHeads; ++head) {
         rows.push({scale, patch, tokens, layer, head, cached: scale < numScales - 1, bytes});

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { type CalibrationSettings, calibratePrompt, type Prompt, type PromptStats } from "../src/lib/metrics/calibration.js";
-import type { ModelConfig } from "../src/lib/var/config.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
 import { BrowserRuntime } from "./browser.js";
 import { loadNodeModel, MODEL_DIR } from "./node-backend.js";
 import { Progress } from "./progress.js";

@@ -1,7 +1,7 @@
 /** heatkv — command-line entry (see README "CLI"). */
 import { Command } from "commander";
 import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
-import { resolveClass } from "../src/lib/var/config.js";
+import { resolveClass } from "../src/lib/model/index.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds, runGenerate } from "./generate.js";
 import { loadNodeModel, MODEL_DIR } from "./node-backend.js";

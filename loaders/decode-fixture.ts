@@ -2,7 +2,7 @@
 // data/model/fixture.json ("update": vq_decode(f_hat_next) = image), with the shapes from config.json.
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
-import type {ModelConfig} from "../src/lib/var/config.js";
+import type {ModelConfig} from "../src/lib/model/index.js";
 import type {DecodeFixture} from "../src/lib/schema/decode-fixture.js";
 import {MODEL_DIR} from "./paths.js";
 

@@ -1,7 +1,8 @@
 /** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
 import { readFileSync } from "node:fs";
-import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule, scheduleToPolicy } from "../src/lib/schedules/index.js";
-import { resolveClass } from "../src/lib/var/config.js";
+import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
+import { scheduleToPolicy } from "../src/lib/enforce/index.js";
+import { resolveClass } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { gridRgba, writePng } from "./png.js";
 import { Progress } from "./progress.js";

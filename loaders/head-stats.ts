@@ -1,6 +1,6 @@
 /** The calibration store as the schedule library's HeadScaleStats, serialised for pages (NaN → null). */
 import type { HeadScaleStats } from "../src/lib/schedules/index.js";
-import type { ModelConfig } from "../src/lib/var/config.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { loadHeadScaleStats } from "./stats-store.js";
 

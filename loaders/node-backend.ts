@@ -5,8 +5,8 @@ import { MODEL_DIR } from "./paths.js";
 import * as ort from "onnxruntime-node";
 import { type Backend, makeOrtBackend, type OrtModule } from "../src/lib/var/backend.js";
 import { VarModel } from "../src/lib/var/runtime.js";
-import { LOW_RANK_MANIFEST, type LowRankManifest, parseLowRankManifest } from "../src/lib/var/lowrank.js";
-import type { ModelConfig } from "../src/lib/var/config.js";
+import { LOW_RANK_MANIFEST, type LowRankManifest, parseLowRankManifest } from "../src/lib/model/index.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
 import { readFileSync } from "node:fs";
 
 export { MODEL_DIR };

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { writeAtomic } from "./files.js";
 import { buildSchedule, getMethod, keptTokens, predictedBytes, type Schedule, stringifyReferenceOrders, stringifySchedule } from "../src/lib/schedules/index.js";
-import { type ModelConfig, parseConfig } from "../src/lib/var/config.js";
+import { type ModelConfig, parseConfig } from "../src/lib/model/index.js";
 import { loadHeadScaleStats } from "./stats-store.js";
 import { loadLowRankManifest, MODEL_DIR } from "./node-backend.js";
 

@@ -5,7 +5,7 @@
  *  - held-out classes: for each class c, tau between the ordering from all other classes and from c alone.
  */
 import { kendallTau, scas } from "../src/lib/metrics/attention.js";
-import type { ModelConfig } from "../src/lib/var/config.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
 import type { Row, Schema } from "./parquet.js";
 import { readScaleMass } from "./stats-store.js";
 

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs"
 import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { type CalibrationSettings, type PromptStats, STATS_SCHEMA_VERSION } from "../src/lib/metrics/calibration.js";
-import type { ModelConfig } from "../src/lib/var/config.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
 import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules/stats.js";
 
 export const SCALE_COLUMNS = {

@@ -1,8 +1,10 @@
 /** `heatkv sweep` and `heatkv tune` (commander); loaders/cli.ts calls registerSweepCommands(program). */
 import type { Command } from "commander";
+import { type ModelConfig } from "../src/lib/model/index.js";
+import { parseBudgetList as parseBudgets } from "../src/lib/schedules/budget.js";
 import { parseMethodSpec, parseMethodSpecList } from "../src/lib/schedules/spec.js";
 import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
-import { resolveClass } from "../src/lib/var/config.js";
+import { resolveClass } from "../src/lib/model/index.js";
 import { DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds } from "./generate.js";
 import { MODEL_DIR } from "./node-backend.js";
@@ -13,16 +15,9 @@ import { describeTune, tune } from "./tune.js";
 import { join } from "node:path";
 
 
-/** "5,10,20" or "5%,0.1" → ratios (a bare number > 1 or with % is a percentage, ≤ 1 a fraction). */
-export function parseBudgetList(spec: string): number[] {
-  return spec.split(",").map((p) => {
-    const m = /^\s*([0-9]*\.?[0-9]+)\s*(%?)\s*$/.exec(p);
-    if (!m) throw new Error(`--budgets: cannot parse "${p}" (use e.g. 5,10,20 or 0.05,0.1)`);
-    const v = Number(m[1]);
-    const ratio = m[2] === "%" || v > 1 ? v / 100 : v;
-    if (!(ratio > 0 && ratio <= 1)) throw new Error(`--budgets: "${p}" is not in (0, 100] %`);
-    return ratio;
-  });
+/** "5%,10%,20%" (the one budget grammar: src/lib/schedules/budget.ts) → ratios of the model's full cache. */
+export function parseBudgetList(spec: string, model: ModelConfig): number[] {
+  return parseBudgets(spec, model, { source: "--budgets", field: "budgets" }).map((b) => b.ratio);
 }
 
 /** [101, …, 108] → "101-108" (a list when not contiguous) */
@@ -39,7 +34,7 @@ export function registerSweepCommands(program: Command): void {
     .command("sweep")
     .description("quality vs memory: methods × budgets × evaluation images vs the full cache → Parquet (resumable)")
     .option("--methods <specs>", "comma-separated method specs, parameters after ':' (e.g. heatkv:sigma=1,strict=true,h2o)", defaultMethodSpecs().join(","))
-    .option("--budgets <list>", "budgets in % of the full cache", DEFAULT_BUDGETS.map((b) => b * 100).join(","))
+    .option("--budgets <list>", "budgets, comma-separated, each as for `schedule --budget` (10%, 0.1, 200KiB, 1500tok)", DEFAULT_BUDGETS.map((b) => `${+(b * 100).toFixed(6)}%`).join(","))
     .option("--classes <list>", "class names/indices, or 'all'", "all")
     .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS));
   modelOptions(samplerOptions(sweepCmd)
@@ -50,7 +45,7 @@ export function registerSweepCommands(program: Command): void {
             const methods = parseMethodSpecList(String(o.methods), "--methods").map((s) => s.label);
       const r = await sweep({
         methods,
-        budgets: parseBudgetList(o.budgets),
+        budgets: parseBudgetList(o.budgets, readConfig(join(o.model, "config.json"))),
         classes: parseClasses(o.classes, o.model),
         seeds: parseSeeds(o.seeds),
         settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },

@@ -1,4 +1,4 @@
-// The demo VAR's config.json as exported (snake_case), after validation by src/lib/var/config.ts.
+// The demo VAR's config.json as exported (snake_case), after validation by src/lib/model/config.ts.
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {readModelConfig} from "../../loaders/cache-shape.js";

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { calibrate } from "../../loaders/calibrate.js";
 import { loadNodeModel } from "../../loaders/node-backend.js";
 import { readScaleMass, validateStats } from "../../loaders/stats-store.js";
-import type { ModelConfig } from "../../src/lib/var/config.js";
+import type { ModelConfig } from "../../src/lib/model/index.js";
 
 let cfg: ModelConfig;
 let dir: string;

@@ -15,6 +15,7 @@ import { getMethod, parseScheduleJson } from "../../src/lib/schedules/index.js";
 import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
 import { readConfig } from "../../loaders/schedule.js";
 import { MODEL_DIR } from "../../loaders/node-backend.js";
+const DEMO = readConfig(join(MODEL_DIR, "config.json"));
 
 describe("Student t and mean ± CI", () => {
   it("matches tabulated t quantiles", () => {
@@ -116,8 +117,10 @@ describe("sweep options", () => {
     expect(parseMethodSpec("heatkv:sigma=1,strict=true")).toEqual({ label: "heatkv:sigma=1,strict=true", method: "heatkv", params: { sigma: 1, strict: true } });
     expect(parseMethodSpec(" uniform ")).toEqual({ label: "uniform", method: "uniform", params: {} });
     expect(() => parseMethodSpec("nope")).toThrow(/must be one of/);
-    expect(parseBudgetList("5,10,50%,0.2")).toEqual([0.05, 0.1, 0.5, 0.2]);
-    expect(() => parseBudgetList("120")).toThrow(/not in/);
+    // one budget grammar (src/lib/schedules/budget.ts): a bare number is a fraction, as in `schedule --budget`
+    expect(parseBudgetList("5%,10%,50%,0.2", DEMO)).toEqual([0.05, 0.1, 0.5, 0.2]);
+    expect(() => parseBudgetList("20", DEMO)).toThrow(/did you mean "20%"/);
+    expect(() => parseBudgetList("120%", DEMO)).toThrow(/at most 100%/);
   });
 
   it("every default method spec has valid parameters (a typo would only show up as an all-infeasible cell)", () => {

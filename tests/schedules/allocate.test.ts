@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { allocate, dynamicCounts, firstCompressedTarget } from "../../src/lib/schedules/allocate.js";
-import { modelShape } from "../../src/lib/var/config.js";
+import { modelShape } from "../../src/lib/model/index.js";
 import { TINY } from "./helpers.js";
 
 describe("allocate", () => {

@@ -4,10 +4,11 @@ import { join } from "node:path";
 import { MODEL_DIR } from "../../loaders/paths.js";
 import type { Schedule } from "../../src/lib/schedules/schedule.js";
 import type { ScheduleModel } from "../../src/lib/schedules/shape.js";
-import { type ModelConfig, modelShape, parseConfig } from "../../src/lib/var/config.js";
+import { type ModelConfig, modelShape, parseConfig } from "../../src/lib/model/index.js";
 import { type CacheStore, KVCache } from "../../src/lib/var/kvcache.js";
-import { LatentCache, type LowRankLayout } from "../../src/lib/var/latentcache.js";
-import { type LowRankManifest, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
+import type { LowRankLayout } from "../../src/lib/model/index.js";
+import { LatentCache } from "../../src/lib/var/latentcache.js";
+import { type LowRankManifest, parseLowRankManifest } from "../../src/lib/model/index.js";
 import type { CachePolicy, ScaleObservation } from "../../src/lib/var/runtime.js";
 
 /** The shipped ReCalKV variants of the demo model (data/model/recalkv/recalkv.json). */
@@ -49,12 +50,12 @@ export function simulate(
   rows = 2,
   /** run on a low-rank LatentCache with this layout instead of the full-width KVCache */
   lowRank?: LowRankLayout,
-  /** low rank: scales held exact (default: the policy's schedule's lowRank.sigma) */
-  exactScales?: number,
+  /** low rank: sink scales σ held exact (default: the policy's sigma) */
+  sigmaOverride?: number,
 ): Simulation {
   const shape = modelShape(model);
   const { numLayers: L, numHeads: H, headDim: d } = model;
-  const sigma = exactScales ?? (policy as { schedule?: { lowRank?: { sigma?: number } } } | undefined)?.schedule?.lowRank?.sigma ?? 0;
+  const sigma = sigmaOverride ?? policy?.sigma ?? 0;
   const cache: CacheStore = lowRank ? new LatentCache(L, H, lowRank, rows, { sigma, headDim: d }) : new KVCache(L, H, d, rows);
   const heads = () => Array.from({ length: L * H }, (_, i) => cache.head(Math.floor(i / H), i % H));
   const sim: Simulation = { fedLengths: [], fedBytes: [], fedKeys: [] };

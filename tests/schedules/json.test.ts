@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { SCHEDULE_JSON_SCHEMA } from "../../src/lib/schema/schedule.schema.js";
+import { SCHEDULE_JSON_SCHEMA } from "../../src/lib/schedules/json.js";
 import { ScheduleError } from "../../src/lib/schedules/errors.js";
 import { exportSchedule, importSchedule, parseScheduleJson, referenceOrders, stringifyReferenceOrders, stringifySchedule } from "../../src/lib/schedules/json.js";
 import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js";

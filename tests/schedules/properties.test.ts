@@ -6,14 +6,14 @@
  */
 import { describe, expect, it } from "vitest";
 import { ScheduleError } from "../../src/lib/schedules/errors.js";
-import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
+import { scheduleToPolicy } from "../../src/lib/enforce/policy.js";
 import { heatkvMinRatio } from "../../src/lib/schedules/methods/heatkv.js";
 import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js";
 import { parseBudget } from "../../src/lib/schedules/budget.js";
 import { keptTokens, keptTotals, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import type { ScheduleModel } from "../../src/lib/schedules/shape.js";
 import { seededRandom, syntheticLowRank, syntheticStats } from "../../src/lib/schedules/synthetic.js";
-import { modelShape } from "../../src/lib/var/config.js";
+import { modelShape } from "../../src/lib/model/index.js";
 import { randomAttention, simulate } from "./helpers.js";
 
 const CASES = 240;

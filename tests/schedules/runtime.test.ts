@@ -6,7 +6,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadLowRankManifest, loadNodeModel } from "../../loaders/node-backend.js";
 import { heatkvMinRatio } from "../../src/lib/schedules/methods/heatkv.js";
-import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
+import { scheduleToPolicy } from "../../src/lib/enforce/policy.js";
 import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js";
 import { keptTokens, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import { syntheticStats } from "../../src/lib/schedules/synthetic.js";

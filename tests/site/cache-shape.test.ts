@@ -7,7 +7,7 @@ import {describe, expect, it} from "vitest";
 import {CACHE_SHAPE_SCHEMA, cacheShapeRows, kvBlockBytes, readModelConfig} from "../../loaders/cache-shape.js";
 import {toParquet} from "../../loaders/parquet.js";
 import {MODEL_DIR} from "../../loaders/paths.js";
-import {fullCacheBytes, parseConfig} from "../../src/lib/var/config.js";
+import {fullCacheBytes, parseConfig} from "../../src/lib/model/index.js";
 
 const raw = JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8")) as Record<string, unknown>;
 const config = readModelConfig();
@@ -30,7 +30,7 @@ describe("cacheShapeRows", () => {
     expect(kvBlockBytes(16, 1)).toBe(256);
   });
 
-  it("sums to the full cache of src/lib/var/config.ts (2·L·H·d·C_max·4·2)", () => {
+  it("sums to the full cache of src/lib/model/bytes.ts (2·L·H·d·C_max·4·2)", () => {
     const total = rows.filter((r) => r.cached).reduce((s, r) => s + r.bytes, 0);
     expect(total).toBe(fullCacheBytes(config));
   });

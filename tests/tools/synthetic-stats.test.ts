@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { INFINITY_2B_SHAPE, syntheticConfigHash, syntheticRowCount, type SyntheticShape, timeExplorerQueries, VAR_D16_SHAPE, writeSyntheticStats } from "../../loaders/synthetic-stats.js";
 import { SCALE_COLUMNS, validateStats } from "../../loaders/stats-store.js";
 import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../../src/lib/schema/stats.js";
-import type { ModelConfig } from "../../src/lib/var/config.js";
+import type { ModelConfig } from "../../src/lib/model/index.js";
 import { ROOT, sql } from "./helpers.js";
 
 const small: SyntheticShape = { modelId: "synthetic-small", patchNums: [1, 2, 3, 4], numLayers: 3, numHeads: 4 };

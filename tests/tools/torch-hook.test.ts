@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { calibrate } from "../../loaders/calibrate.js";
 import { SCALE_COLUMNS, validateStats } from "../../loaders/stats-store.js";
-import { type ModelConfig, parseConfig } from "../../src/lib/var/config.js";
+import { type ModelConfig, parseConfig } from "../../src/lib/model/index.js";
 import { lastJson, PYTHON, python, pythonHas, ROOT, sql } from "./helpers.js";
 
 const deps = pythonHas(["torch", "onnx", "numpy"]);

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { fullCacheBytes, modelShape, parseConfig, resolveClass } from "../../src/lib/var/config.js";
+import { fullCacheBytes, modelShape, parseConfig, resolveClass } from "../../src/lib/model/index.js";
 
 const raw = JSON.parse(readFileSync(new URL("../../data/model/config.json", import.meta.url), "utf8"));
 

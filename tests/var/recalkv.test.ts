@@ -10,10 +10,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../loaders/node-backend.js";
 import { buildSchedule } from "../../src/lib/schedules/registry.js";
 import { keptTokens, predictedBytes } from "../../src/lib/schedules/schedule.js";
-import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
+import { scheduleToPolicy } from "../../src/lib/enforce/policy.js";
 import { lowRankFixtureFeeds } from "../../src/lib/var/selfcheck.js";
 import { LatentCache } from "../../src/lib/var/latentcache.js";
-import { type LowRankManifest, latentWidths, parseLowRankManifest } from "../../src/lib/var/lowrank.js";
+import { type LowRankManifest, latentWidths, parseLowRankManifest } from "../../src/lib/model/index.js";
 import { variantFileSha } from "../../loaders/sweep.js";
 import { runGenerate } from "../../loaders/generate.js";
 import { stringifySchedule } from "../../src/lib/schedules/json.js";
@@ -114,7 +114,7 @@ describe("ReCalKV variants", () => {
     const m = await model.lowRank("r50");
     const K = model.shape.numScales;
     // every cached scale exact: the same attention as the full graph (up to float rounding) → same tokens, same bytes
-    const all = await m.generate({ classIndex: 2, seed: 5, exactScales: K - 1 });
+    const all = await m.generate({ classIndex: 2, seed: 5, sigma: K - 1 });
     expect(all.scales.map((s) => s.cacheBytes)).toEqual(full.scales.map((s) => s.cacheBytes));
     expect(all.tokens).toEqual(full.tokens);
     // σ = 3 through the recalkv schedule (the cache's σ comes from the schedule's lowRank part)
@@ -132,7 +132,7 @@ describe("ReCalKV variants", () => {
     }
     // a schedule whose σ differs from the cache's is refused
     const s3 = buildSchedule("recalkv", model.config, "60%", { lowRank: manifest });
-    await expect(m.generate({ classIndex: 0, seed: 1, exactScales: 0, policy: scheduleToPolicy(s3, model.config) })).rejects.toThrow(/holds source scales < 3 exact \(lowRank.sigma\) but the cache holds scales < 0 exact/);
+    await expect(m.generate({ classIndex: 0, seed: 1, sigma: 0, policy: scheduleToPolicy(s3, model.config) })).rejects.toThrow(/holds source scales < 3 exact \(lowRank.sigma\) but the cache holds scales < 0 exact/);
   });
 
   it("full-width schedules (static heatkv, dynamic h2o) run unchanged on the latent cache", async () => {

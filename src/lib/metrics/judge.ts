@@ -4,7 +4,7 @@
  * (for the feature distance, an LPIPS-like proxy, and FD-emoji, an FID-like proxy). Not LPIPS, not FID.
  */
 import type { Backend, Session } from "../var/backend.js";
-import type { ModelConfig } from "../var/config.js";
+import type { ModelConfig } from "../model/index.js";
 
 export interface Judgement {
   predicted: number[];

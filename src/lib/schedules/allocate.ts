@@ -1,7 +1,7 @@
 /**
  * Integer budget allocation shared by the token-level (dynamic) methods.
  */
-import type { ModelShape } from "../var/config.js";
+import type { ModelShape } from "../model/index.js";
 
 /**
  * Split `total` whole tokens over items in proportion to `weights`, never above `caps` (water-filling:

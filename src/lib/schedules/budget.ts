@@ -7,10 +7,12 @@
  * "1234B"; decimal kB/MB/GB = 10^3/10^6/10^9, binary KiB/MiB/GiB = 2^10/2^20/2^30) or a token count
  * ("15000tok" = kept entries summed over all (layer, head)); all become `ratio` of that denominator.
  */
+import { type BytesPerElement, fullCacheBytes, fullCacheTokens } from "../model/index.js";
 import { ScheduleError, groupDigits, humanBytes, percent, shown } from "./errors.js";
+
+export { type BytesPerElement, fullCacheBytes, fullCacheTokens };
 import { type ScheduleModel, checkedShape } from "./shape.js";
 
-export type BytesPerElement = 2 | 4;
 export type BudgetUnit = "ratio" | "percent" | "bytes" | "tokens";
 
 export interface Budget {
@@ -38,17 +40,6 @@ export interface BudgetOptions {
   source?: string;
   /** names the field in errors (default "budget") */
   field?: string;
-}
-
-/** Full-cache bytes of one image: 2 (K,V) · L · H · d · C_max · bytesPerElement · rows. */
-export function fullCacheBytes(model: ScheduleModel, bytesPerElement: BytesPerElement = 4, rows = 2): number {
-  const shape = checkedShape(model);
-  return 2 * model.numLayers * model.numHeads * model.headDim * shape.maxCacheTokens * bytesPerElement * rows;
-}
-
-/** Full-cache token slots: L · H · C_max. */
-export function fullCacheTokens(model: ScheduleModel): number {
-  return model.numLayers * model.numHeads * checkedShape(model).maxCacheTokens;
 }
 
 /** "full KV cache of one image: 2 (K,V) × 6 layers × 8 heads × 16 dims × 91 tokens (C_max) × 4 B (fp32) × 2 CFG rows = 745,472 B (728 KiB) = 4,368 token slots" */
@@ -89,6 +80,7 @@ export function parseBudget(input: string | number, model: ScheduleModel, opts: 
   if (!Number.isFinite(value)) fail(`must be ${FORMS}`);
   if (value < 0) fail("must be positive (a negative budget means nothing)");
   if (value === 0) fail("must be > 0 (a zero budget keeps no cache at all)");
+  checkedShape(model, source);
   const fullBytes = fullCacheBytes(model, bytesPerElement, rows);
   const fullTokens = fullCacheTokens(model);
   const denominator = describeDenominator(model, bytesPerElement, rows);
@@ -113,6 +105,13 @@ export function parseBudget(input: string | number, model: ScheduleModel, opts: 
   }
   if (ratio > 1) fail(`must be at most 100% of the ${denominator} (it is ${percent(ratio)})`);
   return { given, unit, ratio, tokens: ratio * fullTokens, bytes: ratio * fullBytes, bytesPerElement, rows, denominator };
+}
+
+/** "5%,10%,2MB,0.2" → one Budget per item (the same grammar as parseBudget; items separated by ","). */
+export function parseBudgetList(input: string, model: ScheduleModel, opts: BudgetOptions = {}): Budget[] {
+  const items = input.split(",").map((p) => p.trim());
+  if (items.some((p) => p === "")) throw new ScheduleError(opts.source ?? "budget", opts.field ?? "budgets", `has an empty item, got ${shown(input)} (write e.g. "5%,10%,20%")`);
+  return items.map((p) => parseBudget(p, model, opts));
 }
 
 /** Largest whole number of kept entries (summed over heads) within the budget at one target scale. */

@@ -8,17 +8,16 @@
  */
 import * as ajvModule from "ajv";
 import type { ErrorObject, Options, ValidateFunction } from "ajv";
-import { SCHEDULE_JSON_SCHEMA } from "../schema/schedule.schema.js";
+import { scheduleJsonSchema } from "../schema/schedule.schema.js";
 import type { ScheduleJson } from "../schema/schedule.js";
-import { modelShape } from "../var/config.js";
-import type { LowRankManifest } from "../var/lowrank.js";
+import { modelShape } from "../model/index.js";
+import type { LowRankManifest } from "../model/index.js";
 import { type Budget, checkBudget } from "./budget.js";
 import { ScheduleError, shown } from "./errors.js";
 import type { ReferenceOrders } from "./methods/heatkv.js";
 import { resolveParams } from "./params.js";
-import { checkScheduleModel } from "./policy.js";
-import { getMethod } from "./registry.js";
-import { SCHEDULE_VERSION, type Schedule, type ScorerName, checkScheduleSemantics, maskScales, numHeadsTotal } from "./schedule.js";
+import { METHOD_NAMES, getMethod } from "./registry.js";
+import { SCHEDULE_VERSION, type Schedule, type ScorerName, checkScheduleModel, checkScheduleSemantics, maskScales, numHeadsTotal } from "./schedule.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
 
 /** In-memory schedule → JSON object. */
@@ -105,6 +104,9 @@ function rangeText(schema: Record<string, unknown>): string {
  * of it (dist/_node/ajv@…) has only `default` (module.exports, whose `.default` is the class too).
  */
 type AjvCtor = new (o: Options) => { compile(schema: unknown): ValidateFunction };
+/** The JSON Schema of the format for the registered methods (written out as src/lib/schema/schedule.schema.json). */
+export const SCHEDULE_JSON_SCHEMA = scheduleJsonSchema(METHOD_NAMES);
+
 const ajvAny = ajvModule as unknown as { Ajv?: AjvCtor; default?: AjvCtor & { default?: AjvCtor } };
 const AjvClass: AjvCtor = ajvAny.Ajv ?? ajvAny.default?.default ?? (ajvAny.default as AjvCtor);
 

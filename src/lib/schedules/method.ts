@@ -1,9 +1,9 @@
 /** What a schedule method is: typed parameters + a pure build from (model shape, budget, stats). */
-import type { ModelShape } from "../var/config.js";
+import type { ModelShape } from "../model/index.js";
 import type { Budget } from "./budget.js";
 import type { ParamSpecs, ParamsOf } from "./params.js";
 import type { ScheduleModel } from "./shape.js";
-import type { LowRankManifest } from "../var/lowrank.js";
+import type { LowRankManifest } from "../model/index.js";
 import type { LowRankPart, ScorerName, ScorerParams } from "./schedule.js";
 import type { HeadScaleStats } from "./stats.js";
 

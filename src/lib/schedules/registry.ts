@@ -11,7 +11,7 @@ import { hack } from "./methods/hack.js";
 import { heatkv } from "./methods/heatkv.js";
 import { heatkvRecalkv } from "./methods/heatkv-recalkv.js";
 import { recalkv } from "./methods/recalkv.js";
-import type { LowRankManifest } from "../var/lowrank.js";
+import type { LowRankManifest } from "../model/index.js";
 import { pyramid } from "./methods/pyramid.js";
 import { scalekv } from "./methods/scalekv.js";
 import { streaming } from "./methods/streaming.js";

@@ -7,17 +7,18 @@
  *   the ScaleObservation; counts[t*N + lh].
  * N = L·H, lh = l*H + h. Row t = 0 is the empty cache entering scale 0 (all zero).
  */
-import type { ModelShape } from "../var/config.js";
-import { type LowRankManifest, latentWidths } from "../var/lowrank.js";
+import type { ModelShape } from "../model/index.js";
+import { type LowRankManifest, latentWidths, kvBlockBytes } from "../model/index.js";
+import { SCHEDULE_FORMAT_VERSION, SCORER_NAMES, type ScorerName } from "../schema/schedule.js";
 import { type Budget, budgetTokenLimit } from "./budget.js";
 import { ScheduleError, shown } from "./errors.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
 
-export const SCHEDULE_VERSION = "heatkv-schedule/1";
+/** the schedule JSON format version (one definition: src/lib/schema/schedule.ts) */
+export const SCHEDULE_VERSION = SCHEDULE_FORMAT_VERSION;
 
 /** Token-selection rules for dynamic schedules (see scorers.ts). */
-export const SCORER_NAMES = ["recent", "h2o", "snapkv"] as const;
-export type ScorerName = (typeof SCORER_NAMES)[number];
+export { SCORER_NAMES, type ScorerName };
 
 export interface ScorerParams {
   /** h2o: fraction of a head's count reserved for the most recent entries (rest: heavy hitters) */
@@ -144,19 +145,25 @@ export interface PredictedBytes {
  */
 export function predictedBytes(schedule: Schedule, rows = 2, bytesPerElement = 4): PredictedBytes {
   if (schedule.lowRank) return lowRankBytes(schedule, schedule.lowRank, rows, bytesPerElement);
-  const perToken = 2 * schedule.model.headDim * bytesPerElement * rows;
+  const perToken = kvBlockBytes(schedule.model.headDim, 1, bytesPerElement, rows);
   const perScale = keptTotals(schedule).map((n) => n * perToken);
   return { perScale, peak: Math.max(...perScale) };
 }
 
 function lowRankBytes(s: Schedule, lr: LowRankPart, rows: number, bpe: number): PredictedBytes {
   if (s.kind !== "static") throw new ScheduleError("schedule", "lowRank", "is only defined for static schedules (the union of a group's kept entries must be known in advance)");
+  return staticLowRankBytes(s.model, s.keep, lr, rows, bpe);
+}
+
+/** predictedBytes of a static keep set [K·N] held as a low-rank latent cache with this layout and σ. */
+export function staticLowRankBytes(model: ScheduleModel, keep: Uint32Array, lr: LowRankPart, rows: number, bpe: number): PredictedBytes {
+  const s = { model, keep };
   const shape = checkedShape(s.model);
   const N = numHeadsTotal(s.model);
   const H = s.model.numHeads;
   const sigma = lr.sigma ?? 0;
   const exactMask = sigma >= 32 ? 0xffffffff : ((1 << sigma) - 1) >>> 0;
-  const perExact = 2 * s.model.headDim * bpe * rows;
+  const perExact = kvBlockBytes(s.model.headDim, 1, bpe, rows);
   const perScale: number[] = [];
   for (let t = 0; t < shape.numScales; t++) {
     let b = 0;
@@ -297,4 +304,16 @@ export function checkScorer(p: ScorerParams, source: string, prefix = "scorer"):
   if (typeof p.recentRatio !== "number" || !(p.recentRatio >= 0 && p.recentRatio <= 1)) throw new ScheduleError(source, `${prefix}.recentRatio`, `must be in [0, 1], got ${shown(p.recentRatio)}`);
   if (!Number.isInteger(p.window) || p.window < 0) throw new ScheduleError(source, `${prefix}.window`, `must be an integer ≥ 0, got ${shown(p.window)}`);
   if (!Number.isInteger(p.poolKernel) || p.poolKernel < 1 || p.poolKernel % 2 === 0) throw new ScheduleError(source, `${prefix}.poolKernel`, `must be an odd integer ≥ 1, got ${shown(p.poolKernel)}`);
+}
+
+/** The schedule must have been made for this model (same config hash and shape). */
+export function checkScheduleModel(schedule: Schedule, cfg: ScheduleModel, source = "schedule"): void {
+  const m = schedule.model;
+  if (m.configHash !== cfg.configHash) {
+    throw new ScheduleError(source, "model.configHash", `is ${shown(m.configHash)} but the loaded model ${shown(cfg.modelId)} has ${shown(cfg.configHash)}: this schedule was made for another model`);
+  }
+  for (const k of ["numLayers", "numHeads", "headDim"] as const) {
+    if (m[k] !== cfg[k]) throw new ScheduleError(source, `model.${k}`, `is ${shown(m[k])} but the loaded model has ${cfg[k]}`);
+  }
+  if (m.patchNums.join() !== cfg.patchNums.join()) throw new ScheduleError(source, "model.patchNums", `is ${shown(m.patchNums)} but the loaded model has ${shown(cfg.patchNums)}`);
 }

@@ -1,8 +1,8 @@
 /**
- * The model facts a schedule depends on, taken from the one ModelConfig (src/lib/var/config.ts) and
+ * The model facts a schedule depends on, taken from the one ModelConfig (src/lib/model/) and
  * shape-checked once. Every schedule function derives scales/tokens from here, never from its own copy.
  */
-import { type ModelConfig, type ModelShape, modelShape } from "../var/config.js";
+import { type ModelConfig, type ModelShape, modelShape } from "../model/index.js";
 import { ScheduleError, shown } from "./errors.js";
 
 /** The subset of ModelConfig a schedule needs (a full ModelConfig satisfies it). */

@@ -4,7 +4,7 @@
  */
 import { type HeadScaleStats, massIndex, scasFromMass } from "./stats.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
-import { type LowRankManifest, latentWidths } from "../var/lowrank.js";
+import { type LowRankManifest, latentWidths } from "../model/index.js";
 
 /** Infinity-2B at 1024 px: 13 scales n = 1..4096 (C_max = 6425), 32 layers × 16 heads, head dim 128. */
 export const INFINITY_2B_MODEL: ScheduleModel = {

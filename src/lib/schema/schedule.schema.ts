@@ -1,17 +1,16 @@
 /**
- * JSON Schema (draft-07) of "heatkv-schedule/1". schedule.schema.json is this object written out
+ * JSON Schema (draft-07) of "heatkv-schedule/1", for the registered method names (the schedule library passes
+ * them: src/lib/schedules/json.ts SCHEDULE_JSON_SCHEMA). schedule.schema.json is that object written out
  * (tests/schedules/json.test.ts checks they are identical; HEATKV_WRITE_SCHEMA=1 rewrites the file).
  * Structure only: the semantic rules (shapes match the model, keep lists ⊂ earlier scales, nothing
  * re-added, budget respected) are checked by src/lib/schedules/json.ts.
  */
-import { METHOD_NAMES } from "../schedules/registry.js";
-import { SCORER_NAMES } from "../schedules/schedule.js";
-import { SCHEDULE_FORMAT_VERSION } from "./schedule.js";
+import { SCHEDULE_FORMAT_VERSION, SCORER_NAMES } from "./schedule.js";
 
 const posInt = { type: "integer", minimum: 1 };
 const intList = { type: "array", items: { type: "integer", minimum: 0 } };
 
-export const SCHEDULE_JSON_SCHEMA = {
+export const scheduleJsonSchema = <M extends string>(methodNames: readonly M[]) => ({
   $schema: "http://json-schema.org/draft-07/schema#",
   $id: "https://heatkv.workbench/schemas/schedule.schema.json",
   title: "HeatKV Workbench KV-cache schedule",
@@ -36,7 +35,7 @@ export const SCHEDULE_JSON_SCHEMA = {
         maxCacheTokens: posInt,
       },
     },
-    method: { enum: [...METHOD_NAMES] },
+    method: { enum: [...methodNames] },
     params: { type: "object", additionalProperties: { type: ["number", "boolean", "string"] } },
     budget: {
       type: "object",
@@ -109,4 +108,4 @@ export const SCHEDULE_JSON_SCHEMA = {
       },
     },
   ],
-} as const;
+}) as const;

@@ -5,6 +5,10 @@
  */
 export const SCHEDULE_FORMAT_VERSION = "heatkv-schedule/1";
 
+/** The token-selection rules a dynamic schedule may name (run by src/lib/enforce/scorers.ts). */
+export const SCORER_NAMES = ["recent", "h2o", "snapkv"] as const;
+export type ScorerName = (typeof SCORER_NAMES)[number];
+
 export interface ScheduleJsonModel {
   id: string;
   configHash: string;

@@ -2,7 +2,7 @@
 // blocks a static schedule keeps for a head (built in the page with the same library as `heatkv schedule`).
 import { buildSchedule, listMethods } from "../schedules/index.js";
 import type { HeadScaleStats } from "../schedules/index.js";
-import type { ModelConfig } from "../var/config.js";
+import type { ModelConfig } from "../model/index.js";
 import type { ScheduleProvider } from "./explorer.js";
 
 /**

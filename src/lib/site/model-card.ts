@@ -1,5 +1,5 @@
-// Model card for the demo VAR from its config.json (validated by src/lib/var/config.ts, the one config parser).
-import {fullCacheBytes, modelShape, type ModelConfig} from "../var/config.js";
+// Model card for the demo VAR from its config.json (validated by src/lib/model/config.ts, the one config parser).
+import {fullCacheBytes, modelShape, type ModelConfig} from "../model/index.js";
 import {formatBytes} from "./format.js";
 
 export function modelCardEntries(c: ModelConfig): [string, string][] {

@@ -4,9 +4,10 @@
 import * as Plot from "@observablehq/plot";
 import {psnr, ssim, tokenAgreement} from "../metrics/image.js";
 import {ciFromMoments, type CellStat, headline, type Headline} from "../metrics/sweep.js";
-import {buildSchedule, type HeadScaleStats, predictedBytes, type Schedule, scheduleToPolicy} from "../schedules/index.js";
-import type {ModelConfig} from "../var/config.js";
-import type {LowRankManifest} from "../var/lowrank.js";
+import { buildSchedule, type HeadScaleStats, predictedBytes, type Schedule } from "../schedules/index.js";
+import { scheduleToPolicy } from "../enforce/index.js";
+import type {ModelConfig} from "../model/index.js";
+import type {LowRankManifest} from "../model/index.js";
 import {type GenerateResult, VarModel} from "../var/runtime.js";
 import {type OrtWebModule, webBackend, type WebPreference} from "../var/web.js";
 import type {Database} from "./duckdb.js";

@@ -2,7 +2,7 @@
 // browser-safe library in src/lib/schedules (the same code the CLI runs).
 import * as Plot from "@observablehq/plot";
 import {type HeadScaleStats, keptTokens, predictedBytes, type Schedule, stringifySchedule} from "../schedules/index.js";
-import type {ModelConfig} from "../var/config.js";
+import type {ModelConfig} from "../model/index.js";
 
 /** head_stats.json (NaN serialised as null) → HeadScaleStats */
 export function reviveStats(raw: {scas: (number | null)[]; mass: (number | null)[]} & Omit<HeadScaleStats, "scas" | "mass">): HeadScaleStats {

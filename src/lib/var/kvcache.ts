@@ -4,6 +4,7 @@
  * gone from memory and from the attention computation. Each entry remembers its source scale and its
  * token index within that scale, so policies and statistics can reason about scales and positions.
  */
+import type { LowRankLayout } from "../model/lowrank.js";
 import type { Tensor } from "./backend.js";
 import { appendRows, appendScale, appendToken, checkKeepIndices, gatherRows, indicesWhere, pickMeta } from "./entries.js";
 
@@ -35,6 +36,14 @@ export interface CacheStore {
   appendStep(out: Record<string, Tensor>, scale: number): void;
   /** the step graph's past inputs */
   feeds(): Record<string, Tensor>;
+  /** low-rank (ReCalKV) caches only: the latent layout and the sink scales σ held at full width */
+  readonly lowRank?: LowRankCacheFacts;
+}
+
+/** What a low-rank cache holds: its variant's latent layout, and source scales < sigma at full width. */
+export interface LowRankCacheFacts {
+  readonly layout: LowRankLayout;
+  readonly sigma: number;
 }
 
 export interface HeadCache {

@@ -18,17 +18,9 @@
  * Policies see the same per-(layer, head) entry API as KVCache (CacheStore).
  */
 import type { Tensor } from "./backend.js";
-import type { CacheStore, EntryMeta } from "./kvcache.js";
+import type { LowRankLayout } from "../model/lowrank.js";
+import type { CacheStore, EntryMeta, LowRankCacheFacts } from "./kvcache.js";
 import { appendRows, appendScale, appendToken, checkKeepIndices, gatherRows, indicesWhere, pickMeta } from "./entries.js";
-
-export interface LowRankLayout {
-  /** key latent width per group (r_k) */
-  keyWidth: number;
-  /** value latent width per head (r_v) */
-  valueWidth: number;
-  /** groups[layer] = list of groups, each the ascending heads in it */
-  groups: number[][][];
-}
 
 interface GroupLatent {
   /** [rows, P_g, r_k] */
@@ -57,6 +49,11 @@ export class LatentCache implements CacheStore {
   readonly sigma: number;
   /** full head width d of the exact entries */
   readonly headDim: number;
+
+  /** CacheStore.lowRank: the layout and σ a low-rank schedule's policy checks before it enforces anything */
+  get lowRank(): LowRankCacheFacts {
+    return { layout: this.layout, sigma: this.sigma };
+  }
 
   constructor(
     readonly numLayers: number,

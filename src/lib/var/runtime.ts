@@ -4,10 +4,11 @@
  * CachePolicy prunes between scales.
  */
 import type { Backend, Session, Tensor } from "./backend.js";
-import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClass } from "./config.js";
+import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClass } from "../model/index.js";
 import { type CacheStore, KVCache } from "./kvcache.js";
 import { LatentCache } from "./latentcache.js";
-import { LOW_RANK_MANIFEST, type LowRankVariant, checkVariantFile, findVariant, parseLowRankManifest } from "./lowrank.js";
+import { LOW_RANK_MANIFEST, type LowRankVariant, findVariant, parseLowRankManifest } from "../model/index.js";
+import { checkVariantFile } from "./lowrank.js";
 import { type LowRankStepFixture, lowRankSelfCheck, type SelfCheck, stepSelfCheck } from "./selfcheck.js";
 import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
 
@@ -34,6 +35,11 @@ export interface ScaleObservation {
  */
 export interface CachePolicy {
   readonly name: string;
+  /**
+   * low-rank (ReCalKV) variants: the sink scales σ the cache must hold at full width (source scales < σ);
+   * the runtime builds the cache with it (GenerateOptions.sigma overrides). Ignored by full-width caches.
+   */
+  readonly sigma?: number;
   afterScale(t: number, cache: CacheStore, observed: ScaleObservation): void;
 }
 
@@ -52,10 +58,10 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
   seed: number;
   policy?: CachePolicy;
   /**
-   * low-rank variants only: cached entries of scales < exactScales are held exact (full width), later ones as
-   * latents. Default: the policy's schedule's lowRank.sigma, else 0 (all latent).
+   * low-rank variants only: the sink scales σ — cached entries of scales < σ are held exact (full width),
+   * later ones as latents. Default: the policy's sigma, else 0 (all latent).
    */
-  exactScales?: number;
+  sigma?: number;
   onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: CacheStore) => void;
 }
 
@@ -181,11 +187,11 @@ export class VarModel {
     return this.step.run(feeds);
   }
 
-  /** A cache for this graph; `exactScales` (low-rank variants): scales held exact (see LatentCache). */
-  newCache(rows: number, exactScales = 0): CacheStore {
+  /** A cache for this graph; `sigma` (low-rank variants): sink scales held exact (see LatentCache). */
+  newCache(rows: number, sigma = 0): CacheStore {
     const v = this.variant;
-    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows, { sigma: exactScales, headDim: this.config.headDim });
-    if (exactScales !== 0) throw new Error(`exactScales = ${exactScales} needs a low-rank (ReCalKV) variant; the full-width cache is exact throughout`);
+    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows, { sigma, headDim: this.config.headDim });
+    if (sigma !== 0) throw new Error(`sigma = ${sigma} (exact sink scales) needs a low-rank (ReCalKV) variant; the full-width cache is exact throughout`);
     return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
   }
 
@@ -203,9 +209,8 @@ export class VarModel {
     const Ls = cfg.latentSize;
     const L = cfg.numLayers;
     const H = cfg.numHeads;
-    const sched = (opts.policy as { schedule?: { lowRank?: { sigma?: number } } } | undefined)?.schedule;
-    const exactScales = opts.exactScales ?? (this.variant ? (sched?.lowRank?.sigma ?? 0) : 0);
-    const cache = this.newCache(rows, exactScales);
+    const sigma = opts.sigma ?? (this.variant ? (opts.policy?.sigma ?? 0) : 0);
+    const cache = this.newCache(rows, sigma);
     const labels: Tensor = { data: BigInt64Array.from(useUncond ? [BigInt(classIndex), BigInt(cfg.nullClass)] : [BigInt(classIndex)]), dims: [rows] };
     let fHat: Tensor = { data: new Float32Array(C * Ls * Ls), dims: [1, C, Ls, Ls] };
     let xIn: Tensor = { data: new Float32Array(rows * C), dims: [rows, 1, C] };

@@ -5,8 +5,8 @@
  * onnxruntime-node agree with PyTorch to ~1e-6 — so the browser runtime verifies a GPU backend before use.
  */
 import type { Session, Tensor } from "./backend.js";
-import type { ModelConfig } from "./config.js";
-import type { LowRankVariant } from "./lowrank.js";
+import type { ModelConfig } from "../model/index.js";
+import type { LowRankVariant } from "../model/index.js";
 
 export const SELF_CHECK_TOLERANCE = 1e-3;
 

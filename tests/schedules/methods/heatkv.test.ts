@@ -7,7 +7,7 @@ import { type Schedule, type StaticSchedule, keptTotals } from "../../../src/lib
 import type { ScheduleModel } from "../../../src/lib/schedules/shape.js";
 import type { HeadScaleStats } from "../../../src/lib/schedules/stats.js";
 import { INFINITY_2B_MODEL, syntheticStats } from "../../../src/lib/schedules/synthetic.js";
-import { modelShape } from "../../../src/lib/var/config.js";
+import { modelShape } from "../../../src/lib/model/index.js";
 import { TINY5, demoConfig, keepLists } from "../helpers.js";
 
 describe("heatkv: METHODS.md worked Infinity-2B example (b = 0.1, σ = 3)", () => {

@@ -15,7 +15,7 @@
  * entries stay full width, so the first token budget b / rankRatio is an over-estimate that the byte check
  * then lowers.
  */
-import type { LowRankManifest } from "../../var/lowrank.js";
+import type { LowRankManifest } from "../../model/index.js";
 import { ScheduleError, percent } from "../errors.js";
 import { type MethodContext, defineMethod } from "../method.js";
 import { prefixTokens } from "../shape.js";

@@ -15,7 +15,7 @@
  *    longer see them. Our runtime runs all layers of a scale in one step, so early drops are applied before
  *    scale t runs; the keep sets that each layer's queries see are the reference's.
  */
-import type { ModelShape } from "../../var/config.js";
+import type { ModelShape } from "../../model/index.js";
 import { ScheduleError, percent, shown } from "../errors.js";
 import { defineMethod } from "../method.js";
 import { prefixTokens } from "../shape.js";

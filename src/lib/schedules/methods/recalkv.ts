@@ -14,10 +14,10 @@
  * only later scales' entries are latents; the variant choice counts those exact bytes. Default σ = SIGMA_DEFAULT
  * (measured: see README "ReCalKV").
  */
-import type { LowRankManifest, LowRankVariant } from "../../var/lowrank.js";
+import type { LowRankManifest, LowRankVariant } from "../../model/index.js";
 import { ScheduleError, percent } from "../errors.js";
 import { defineMethod } from "../method.js";
-import { type LowRankPart, type Schedule, predictedBytes } from "../schedule.js";
+import { type LowRankPart, staticLowRankBytes } from "../schedule.js";
 import type { ScheduleModel } from "../shape.js";
 import type { Budget } from "../budget.js";
 
@@ -40,8 +40,7 @@ export const shippedRatios = (m: LowRankManifest) =>
 
 /** Peak bytes of a static keep set held as this variant's latent cache (same accounting as predictedBytes). */
 export function latentPeakBytes(model: ScheduleModel, keep: Uint32Array, part: LowRankPart, budget: Budget): number {
-  const s = { kind: "static", model, keep, lowRank: part } as unknown as Schedule;
-  return predictedBytes(s, budget.rows, budget.bytesPerElement).peak;
+  return staticLowRankBytes(model, keep, part, budget.rows, budget.bytesPerElement).peak;
 }
 
 export function fullKeep(K: number, N: number): Uint32Array {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { scheduleToPolicy } from "../../src/lib/schedules/policy.js";
+import { scheduleToPolicy } from "../../src/lib/enforce/policy.js";
 import { buildSchedule } from "../../src/lib/schedules/registry.js";
 import { keptTokens, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import type { HeadScaleStats } from "../../src/lib/schedules/stats.js";
 import { KVCache } from "../../src/lib/var/kvcache.js";
-import { TINY, TINY5, key, simulate } from "./helpers.js";
+import { TINY, TINY5, key, simulate } from "../schedules/helpers.js";
 
 const sorted = (s: Set<string>) => [...s].sort();
 const flat = () => (_t: number, _lh: number, fs: Int16Array, _ft: Int32Array, n: number) => new Float32Array(fs.length + n).fill(0.1);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maxPoolWithinScale, selectH2O, selectRecent, selectSnapKV, selectTop, windowMask } from "../../src/lib/schedules/scorers.js";
+import { maxPoolWithinScale, selectH2O, selectRecent, selectSnapKV, selectTop, windowMask } from "../../src/lib/enforce/scorers.js";
 
 describe("scorers", () => {
   it("selectRecent keeps the last entries", () => {

@@ -6,28 +6,17 @@
  * - dynamic: the head's rule picks exactly counts[t+1] of the entries present (see scorers.ts).
  * Afterwards every head's length is checked against the schedule, so a policy never keeps more than the
  * schedule says, and since only present entries can be kept a dropped entry never comes back.
+ * The one way from a schedule to a cache: it needs only the CacheStore / CachePolicy interfaces (a low-rank
+ * cache declares its layout and σ in CacheStore.lowRank; the policy declares the σ it needs in sigma).
  */
+import { type Schedule, checkScheduleModel, keptTokens, numHeadsTotal } from "../schedules/schedule.js";
+import type { ScheduleModel } from "../schedules/shape.js";
 import type { CacheStore } from "../var/kvcache.js";
 import type { CachePolicy, ScaleObservation } from "../var/runtime.js";
-import { ScheduleError, shown } from "./errors.js";
-import { type Schedule, keptTokens, numHeadsTotal } from "./schedule.js";
 import { selectH2O, selectRecent, selectSnapKV } from "./scorers.js";
-import type { ScheduleModel } from "./shape.js";
 
 export interface SchedulePolicy extends CachePolicy {
   readonly schedule: Schedule;
-}
-
-/** The schedule must have been made for this model (same config hash and shape). */
-export function checkScheduleModel(schedule: Schedule, cfg: ScheduleModel, source = "schedule"): void {
-  const m = schedule.model;
-  if (m.configHash !== cfg.configHash) {
-    throw new ScheduleError(source, "model.configHash", `is ${shown(m.configHash)} but the loaded model ${shown(cfg.modelId)} has ${shown(cfg.configHash)}: this schedule was made for another model`);
-  }
-  for (const k of ["numLayers", "numHeads", "headDim"] as const) {
-    if (m[k] !== cfg[k]) throw new ScheduleError(source, `model.${k}`, `is ${shown(m[k])} but the loaded model has ${cfg[k]}`);
-  }
-  if (m.patchNums.join() !== cfg.patchNums.join()) throw new ScheduleError(source, "model.patchNums", `is ${shown(m.patchNums)} but the loaded model has ${shown(cfg.patchNums)}`);
 }
 
 export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): SchedulePolicy {
@@ -96,6 +85,7 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
   return {
     name: policyName,
     schedule,
+    ...(schedule.lowRank ? { sigma: schedule.lowRank.sigma ?? 0 } : {}),
     afterScale(t: number, cache: CacheStore, obs: ScaleObservation) {
       if (cache.numLayers !== L || cache.numHeads !== H) throw new Error(`${policyName}: cache is ${cache.numLayers}×${cache.numHeads}, schedule is for ${L}×${H}`);
       if (!(t >= 0 && t <= K - 2)) throw new Error(`${policyName}: afterScale(${t}) outside 0..${K - 2}`);
@@ -122,11 +112,10 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
 function checkLowRankCache(schedule: Schedule, cache: CacheStore, name: string): void {
   const lr = schedule.lowRank;
   if (!lr) return;
-  const layout = (cache as { layout?: { keyWidth: number; valueWidth: number; groups: number[][][] } }).layout;
-  if (!layout) throw new Error(`${name}: the schedule is low-rank (ReCalKV variant ${lr.variant}) but the model runs the full-width step graph: load the variant (VarModel.lowRank("${lr.variant}"))`);
+  if (!cache.lowRank) throw new Error(`${name}: the schedule is low-rank (ReCalKV variant ${lr.variant}) but the model runs the full-width step graph: load the variant (VarModel.lowRank("${lr.variant}"))`);
+  const { layout, sigma } = cache.lowRank;
   if (layout.keyWidth !== lr.keyWidth || layout.valueWidth !== lr.valueWidth || JSON.stringify(layout.groups) !== JSON.stringify(lr.groups)) {
     throw new Error(`${name}: the schedule's low-rank layout (variant ${lr.variant}: key width ${lr.keyWidth}, value width ${lr.valueWidth}, groups ${JSON.stringify(lr.groups)}) differs from the loaded variant's (key width ${layout.keyWidth}, value width ${layout.valueWidth}, groups ${JSON.stringify(layout.groups)})`);
   }
-  const sigma = (cache as { sigma?: number }).sigma ?? 0;
-  if (sigma !== (lr.sigma ?? 0)) throw new Error(`${name}: the schedule holds source scales < ${lr.sigma ?? 0} exact (lowRank.sigma) but the cache holds scales < ${sigma} exact: generate with the schedule's policy (or exactScales = ${lr.sigma ?? 0})`);
+  if (sigma !== (lr.sigma ?? 0)) throw new Error(`${name}: the schedule holds source scales < ${lr.sigma ?? 0} exact (lowRank.sigma) but the cache holds scales < ${sigma} exact: generate with the schedule's policy (or sigma = ${lr.sigma ?? 0})`);
 }

@@ -1,7 +1,8 @@
 /**
- * The one model config object. Every shape in the workbench derives from it (scales, layers, heads,
- * head dim, vocab); data/model/config.json is written by train/export.py and validated here.
+ * The one model config object and its reader. Every shape in the workbench derives from it (scales, layers,
+ * heads, head dim, vocab; see shape.ts); data/model/config.json is written by train/export.py and validated here.
  */
+import { modelShape } from "./shape.js";
 
 export interface ModelConfig {
   modelId: string;
@@ -23,22 +24,6 @@ export interface ModelConfig {
   classifierFeatureDim: number;
   files: { step: string; vq_update: string; vq_decode: string; classifier: string };
   training?: Record<string, unknown>;
-}
-
-/** Shapes derived from the config (never read from JSON). */
-export interface ModelShape {
-  numScales: number;
-  /** n_s = patch_nums[s]^2 tokens of scale s */
-  tokensPerScale: number[];
-  /** first absolute token position of scale s */
-  scaleBegin: number[];
-  totalTokens: number;
-  /** C_max: tokens per (layer, head) entering the last scale (the last scale is never cached) */
-  maxCacheTokens: number;
-  /** C_t: tokens per (layer, head) entering scale t (index t = 0..K-1) */
-  cacheTokensEntering: number[];
-  numHeadsTotal: number;
-  width: number;
 }
 
 export class ConfigError extends Error {
@@ -105,27 +90,6 @@ export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
   return cfg;
 }
 
-export function modelShape(cfg: Pick<ModelConfig, "patchNums" | "numLayers" | "numHeads" | "headDim">): ModelShape {
-  const tokensPerScale = cfg.patchNums.map((p) => p * p);
-  const scaleBegin: number[] = [];
-  let acc = 0;
-  for (const n of tokensPerScale) {
-    scaleBegin.push(acc);
-    acc += n;
-  }
-  const K = tokensPerScale.length;
-  return {
-    numScales: K,
-    tokensPerScale,
-    scaleBegin,
-    totalTokens: acc,
-    maxCacheTokens: scaleBegin[K - 1],
-    cacheTokensEntering: scaleBegin.slice(),
-    numHeadsTotal: cfg.numLayers * cfg.numHeads,
-    width: cfg.numHeads * cfg.headDim,
-  };
-}
-
 /** Resolve a class given as index or (case-insensitive) name or unique prefix. */
 export function resolveClass(cfg: ModelConfig, value: string | number): number {
   if (typeof value === "number" || /^\d+$/.test(String(value))) {
@@ -139,9 +103,4 @@ export function resolveClass(cfg: ModelConfig, value: string | number): number {
   const pref = cfg.classes.map((c, i) => [c.toLowerCase(), i] as const).filter(([c]) => c.startsWith(v) || c.split(/\W+/).includes(v));
   if (pref.length === 1) return pref[0][1];
   throw new Error(`unknown class "${value}": expected one of ${cfg.classes.map((c) => JSON.stringify(c)).join(", ")} or an index`);
-}
-
-/** Bytes of the full (uncompressed) cache of one image incl. both CFG halves: 2 (K,V) · L · H · d · C_max · bytes · rows. */
-export function fullCacheBytes(cfg: ModelConfig, bytesPerElement = 4, cfgRows = 2): number {
-  return 2 * cfg.numLayers * cfg.numHeads * cfg.headDim * modelShape(cfg).maxCacheTokens * bytesPerElement * cfgRows;
 }

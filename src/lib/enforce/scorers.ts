@@ -13,7 +13,7 @@
  *   tokens of scale t (a √w×√w grid; the last `window` entries when the map is smaller than the grid, as
  *   in ScaleKV) rank first, then the highest pooled scores.
  */
-import type { ScorerParams } from "./schedule.js";
+import type { ScorerParams } from "../schedules/schedule.js";
 
 /** Indices of the last `count` of `length` entries. */
 export function selectRecent(length: number, count: number): Int32Array {
