@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { writeAtomic } from "./files.js";
 import { buildSchedule, getMethod, keptTokens, predictedBytes, type Schedule, stringifyReferenceOrders, stringifySchedule } from "../src/lib/schedules/index.js";
 import { type ModelConfig, parseConfig } from "../src/lib/model/index.js";
+import { parseParamPairs } from "../src/lib/schedules/spec.js";
 import { loadHeadScaleStats } from "./stats-store.js";
 import { loadLowRankManifest, MODEL_DIR } from "./node-backend.js";
 
@@ -21,16 +22,9 @@ export function readConfig(path: string): ModelConfig {
   }
 }
 
-/** `key=value` pairs → params (numbers and booleans parsed; the method validates them). */
+/** `key=value` pairs → params (the spec grammar's parameters: src/lib/schedules/spec.ts; the method validates them). */
 export function parseParams(pairs: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const p of pairs) {
-    const m = /^([A-Za-z_][\w]*)=(.*)$/.exec(p);
-    if (!m) throw new Error(`--param: expected key=value, got "${p}"`);
-    const v = m[2];
-    out[m[1]] = v === "true" ? true : v === "false" ? false : v !== "" && Number.isFinite(Number(v)) ? Number(v) : v;
-  }
-  return out;
+  return parseParamPairs(pairs, "--param");
 }
 
 export interface ScheduleCliOptions {

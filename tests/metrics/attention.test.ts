@@ -38,7 +38,7 @@ describe("scaleMass / tokenMass", () => {
   });
 });
 
-describe("S-CAS (METHODS.md step 1)", () => {
+describe("S-CAS (docs/methods.md, heatkv step 1)", () => {
   it("averages over prompts and over every later target scale, only for σ ≤ s ≤ K−2", () => {
     // K = 4, σ = 1, one head, 2 prompts. mass(p, t, s) = 0.1·(p+1)·(t+s)/10 for easy sums.
     const mass = (p: number, _i: number, t: number, s: number) => 0.01 * (p + 1) * (t + s);

@@ -3,7 +3,7 @@ import { checkStats, computeScas, massIndex, meanMass, scasFromMass, statsFromPr
 import { syntheticStats } from "../../src/lib/schedules/synthetic.js";
 import { TINY, TINY5 } from "./helpers.js";
 
-describe("computeScas (METHODS.md step 1)", () => {
+describe("computeScas (docs/methods.md, heatkv step 1)", () => {
   it("averages mean-over-queries mass over prompts and later targets: acc / (#prompts · (K−1−s)), σ ≤ s ≤ K−2", () => {
     // TINY5: K = 5, L = 2, H = 1. Head 0: mass[t][s] = 0.1·(t+1) + 0.01·s; prompt 2 doubles it.
     const K = 5;

@@ -54,7 +54,7 @@ export function tokenMass(obs: ScaleObservation, row = 0): Float64Array[] {
 }
 
 /**
- * S-CAS exactly as METHODS.md (HeatKV): acc[l,h,s] = Σ_prompts Σ_{t > s} mass_cond[t, s];
+ * S-CAS exactly as docs/methods.md (heatkv): acc[l,h,s] = Σ_prompts Σ_{t > s} mass_cond[t, s];
  * S-CAS[l,h,s] = acc / (#prompts · (K−1−s)) for σ ≤ s ≤ K−2, NaN otherwise.
  * `mass(p, i, t, s)` returns the cond-row mass of prompt p, head i = l*H+h.
  */

@@ -33,7 +33,7 @@ export interface StatsDims {
 export const massIndex = (lh: number, t: number, s: number, K: number) => (lh * K + t) * K + s;
 
 /**
- * METHODS.md step 1, exactly: acc[l,h,s] += mean_{q∈t} Σ_{k∈s} A[q,k] for every prompt and every target
+ * docs/methods.md (heatkv, step 1), exactly: acc[l,h,s] += mean_{q∈t} Σ_{k∈s} A[q,k] for every prompt and every target
  * t > s, then S-CAS = acc / (#prompts · (K−1−s)) for σ ≤ s ≤ K−2; NaN elsewhere.
  * `massPerPrompt[p]` is one prompt's mass table in the `mass` layout above (cond half).
  */

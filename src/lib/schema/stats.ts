@@ -41,7 +41,7 @@ export const TOKEN_STATS_COLUMNS: [name: string, type: string, meaning: string][
 ];
 
 /**
- * S-CAS per (layer, head, source scale) exactly as METHODS.md: the cond-branch mass of every later target
+ * S-CAS per (layer, head, source scale) exactly as docs/methods.md (heatkv): the cond-branch mass of every later target
  * t > s, summed over prompts and targets, divided by (#prompts · (K−1−s)); eligible σ ≤ s ≤ K−2.
  * `extraWhere` narrows the prompt set (e.g. `class_index = 3`); `groupBy` adds columns (e.g. class_index).
  */

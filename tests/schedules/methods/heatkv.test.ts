@@ -10,7 +10,7 @@ import { INFINITY_2B_MODEL, syntheticStats } from "../../../src/lib/schedules/sy
 import { modelShape } from "../../../src/lib/model/index.js";
 import { TINY5, demoConfig, keepLists } from "../helpers.js";
 
-describe("heatkv: METHODS.md worked Infinity-2B example (b = 0.1, σ = 3)", () => {
+describe("heatkv: docs/methods.md worked Infinity-2B example (b = 0.1, σ = 3)", () => {
   const shape = modelShape(INFINITY_2B_MODEL);
   it("shape: n = 1..4096, C_max = 6425, N = 512", () => {
     expect(shape.tokensPerScale).toEqual([1, 4, 16, 36, 64, 144, 256, 400, 576, 1024, 1600, 2304, 4096]);

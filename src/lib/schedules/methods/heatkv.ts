@@ -1,5 +1,5 @@
 /**
- * heatkv — exactly as METHODS.md (reference: arm-research/heatkv, tools/compute_scas.py + tools/utils.py).
+ * heatkv — exactly as docs/methods.md (reference: arm-research/heatkv, tools/compute_scas.py + tools/utils.py).
  *
  * 1. Orders: for each eligible source scale s = σ..K−2, all N = L·H (head, layer) pairs sorted ascending by
  *    (S-CAS, head, layer) — least future dependency first.
@@ -107,7 +107,7 @@ function ranks(orders: HeatkvOrders, N: number): Int32Array[] {
   });
 }
 
-/** Keep masks [K*N] of the end-of-scale rule (METHODS.md step 4). */
+/** Keep masks [K*N] of the end-of-scale rule (docs/methods.md, heatkv step 4). */
 export function heatkvKeepMasks(shape: ModelShape, numHeadsTotal: number, sigma: number, orders: HeatkvOrders, x: number[]): Uint32Array {
   const K = shape.numScales;
   const N = numHeadsTotal;

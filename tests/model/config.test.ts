@@ -16,7 +16,7 @@ describe("config", () => {
     expect(s.numHeadsTotal).toBe(cfg.numLayers * cfg.numHeads);
   });
 
-  it("matches METHODS.md's Infinity-2B cache size (C_max = 6425)", () => {
+  it("matches docs/methods.md's Infinity-2B cache size (C_max = 6425)", () => {
     const pn = [1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64];
     expect(modelShape({ patchNums: pn, numLayers: 32, numHeads: 16, headDim: 128 }).maxCacheTokens).toBe(6425);
   });
