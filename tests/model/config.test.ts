@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { fullCacheBytes, modelShape, parseConfig, resolveClass } from "../../src/lib/model/index.js";
+import { computeConfigHash, fullCacheBytes, modelShape, parseConfig, resolveClass } from "../../src/lib/model/index.js";
 
 const raw = JSON.parse(readFileSync(new URL("../../data/model/config.json", import.meta.url), "utf8"));
 
@@ -14,6 +14,19 @@ describe("config", () => {
     expect(s.maxCacheTokens).toBe(s.totalTokens - cfg.latentSize ** 2);
     expect(s.cacheTokensEntering[0]).toBe(0);
     expect(s.numHeadsTotal).toBe(cfg.numLayers * cfg.numHeads);
+  });
+
+  it("recomputes config_hash as train/export.py does (Python json.dumps, sorted keys, ensure_ascii)", () => {
+    expect(computeConfigHash(raw)).toBe(raw.config_hash);
+    // computed with Python's hashlib/json (export.py's config_hash) for a non-ASCII id and other patch_nums
+    expect(computeConfigHash({ ...raw, model_id: "émoji-var ✓ 😀", patch_nums: [1, 2, 4, 8] })).toBe("cdb40bf23d2b3b69");
+  });
+
+  it("refuses a shape edited under the exported config_hash, naming the field", () => {
+    expect(() => parseConfig({ ...raw, patch_nums: [1, 2, 3, 4, 5, 6, 7, 8], total_tokens: undefined }, "m/config.json")).toThrow(/m\/config\.json: field "config_hash" is "1f3e06514a65b5d2" but the config's shape fields .* hash to "/);
+    expect(() => parseConfig({ ...raw, num_heads: 4, width: undefined })).toThrow(/field "config_hash"/);
+    // fields outside the hash (class names, the files) may change
+    expect(parseConfig({ ...raw, classes: raw.classes.map((c: string) => c.toUpperCase()) }).classes[0]).toBe(raw.classes[0].toUpperCase());
   });
 
   it("matches docs/methods.md's Infinity-2B cache size (C_max = 6425)", () => {

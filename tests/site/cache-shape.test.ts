@@ -7,6 +7,7 @@ import {describe, expect, it} from "vitest";
 import {CACHE_SHAPE_SCHEMA, cacheShapeRows, kvBlockBytes, readModelConfig} from "../../loaders/cache-shape.js";
 import {toParquet} from "../../loaders/parquet.js";
 import {MODEL_DIR} from "../../loaders/paths.js";
+import {computeConfigHash} from "../../src/lib/model/config.js";
 import {fullCacheBytes, parseConfig} from "../../src/lib/model/index.js";
 
 const raw = JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8")) as Record<string, unknown>;
@@ -36,7 +37,8 @@ describe("cacheShapeRows", () => {
   });
 
   it("follows config.json instead of hard-coded shapes", () => {
-    const other = parseConfig({...raw, patch_nums: [1, 2, 4, 8], total_tokens: undefined, width: undefined, num_layers: 2, num_heads: 3});
+    const edited = {...raw, patch_nums: [1, 2, 4, 8], total_tokens: undefined, width: undefined, num_layers: 2, num_heads: 3};
+    const other = parseConfig({...edited, config_hash: computeConfigHash(edited)});
     const r = cacheShapeRows(other);
     expect(r).toHaveLength(4 * 2 * 3);
     expect(r.filter((x) => x.cached).reduce((s, x) => s + x.bytes, 0)).toBe(2 * 2 * 3 * other.headDim * (1 + 4 + 16) * 4 * 2);

@@ -6,6 +6,7 @@ import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../../loade
 import { fixtureStepFeeds } from "../../src/lib/var/selfcheck.js";
 import type { CachePolicy, VarModel } from "../../src/lib/var/runtime.js";
 import { VarModel as VM } from "../../src/lib/var/runtime.js";
+import { computeConfigHash } from "../../src/lib/model/index.js";
 
 const fx = JSON.parse(readFileSync(join(MODEL_DIR, "fixture.json"), "utf8"));
 const cfgRaw = JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8"));
@@ -150,9 +151,19 @@ describe("bad inputs give a clear error naming the file or value", () => {
     writeFileSync(join(dir, "vq_decode.onnx"), "not a model");
     await expect(loadNodeModel(dir)).rejects.toThrow(/vq_decode\.onnx: cannot load ONNX model/);
   });
+  it("a generation graph overwritten in part is refused on load (weights_hash), naming the files", async () => {
+    const dir = copyModel();
+    const path = join(dir, "step.onnx");
+    const bytes = readFileSync(path);
+    const at = bytes.length >> 1; // inside a weight tensor: the graph still loads
+    for (let i = at; i < at + 4096; i++) bytes[i] ^= 0x01;
+    writeFileSync(path, bytes);
+    await expect(loadNodeModel(dir)).rejects.toThrow(/step\.onnx \+ vq_update\.onnx \+ vq_decode\.onnx: sha256 [0-9a-f]{16} does not match config\.json's weights_hash 74425192b063d131/);
+  });
   it("config that does not match the graph", async () => {
     const dir = copyModel();
-    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...cfgRaw, num_layers: L + 1 }));
+    const edited = { ...cfgRaw, num_layers: L + 1 };
+    writeFileSync(join(dir, "config.json"), JSON.stringify({ ...edited, config_hash: computeConfigHash(edited) }));
     await expect(loadNodeModel(dir)).rejects.toThrow(/step\.onnx: input "past_v_L6_H7" missing/);
     writeFileSync(join(dir, "config.json"), "{ nope");
     await expect(VM.load(nodeBackend(), folderReader(dir))).rejects.toThrow(/config\.json: not valid JSON/);

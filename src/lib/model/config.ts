@@ -2,6 +2,7 @@
  * The one model config object and its reader. Every shape in the workbench derives from it (scales, layers,
  * heads, head dim, vocab; see shape.ts); data/model/config.json is written by train/export.py and validated here.
  */
+import { sha256HexSync } from "./sha256.js";
 import { modelShape } from "./shape.js";
 
 export interface ModelConfig {
@@ -43,6 +44,36 @@ function posInt(raw: Record<string, unknown>, key: string, source: string): numb
   return v as number;
 }
 
+/** The config fields the hash covers (train/export.py config_hash): the model's identity and shapes. */
+export const CONFIG_HASH_FIELDS = ["model_id", "patch_nums", "num_layers", "num_heads", "head_dim", "vocab_size", "codebook_dim", "num_classes", "image_size", "latent_size"] as const;
+
+/** Python's json.dumps(v, sort_keys=True) with its default separators and ensure_ascii (what export.py hashes). */
+function pythonJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(pythonJson).join(", ")}]`;
+  if (v !== null && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${pythonJson(k)}: ${pythonJson(o[k])}`)
+      .join(", ")}}`;
+  }
+  if (typeof v === "string") return JSON.stringify(v).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  if (typeof v === "number" && Number.isInteger(v)) return String(v);
+  if (typeof v === "boolean" || v === null) return String(v);
+  throw new Error(`config hash: cannot encode ${JSON.stringify(v)}`);
+}
+
+/**
+ * config_hash of a config.json object: sha256 (first 16 hex digits) of Python's json.dumps of the shape fields
+ * with sorted keys — train/export.py's config_hash, recomputed on every load so an edited shape under an
+ * unchanged hash is refused.
+ */
+export function computeConfigHash(raw: Record<string, unknown>): string {
+  const picked: Record<string, unknown> = {};
+  for (const k of CONFIG_HASH_FIELDS) picked[k] = raw[k];
+  return sha256HexSync(new TextEncoder().encode(pythonJson(picked))).slice(0, 16);
+}
+
 /** Validate a parsed config.json. `source` names the file in every error. */
 export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
   need(raw && typeof raw === "object" && !Array.isArray(raw), source, "(root)", "must be a JSON object");
@@ -54,6 +85,7 @@ export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
   patchNums.forEach((p, i) =>
     need(Number.isInteger(p) && (p as number) > 0 && (i === 0 || (p as number) > (patchNums[i - 1] as number)), source, `patch_nums[${i}]`, "must be a strictly increasing positive integer"),
   );
+  need(r.weights_hash === undefined || (typeof r.weights_hash === "string" && /^[0-9a-f]{8,64}$/.test(r.weights_hash)), source, "weights_hash", `must be a hex string (sha256 of the generation graphs), got ${JSON.stringify(r.weights_hash)}`);
   const latentSize = posInt(r, "latent_size", source);
   need(patchNums[patchNums.length - 1] === latentSize, source, "patch_nums", `must end at latent_size (${latentSize})`);
   const numClasses = posInt(r, "num_classes", source);
@@ -83,6 +115,8 @@ export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
     files: files as ModelConfig["files"],
     training: (r.training as Record<string, unknown>) ?? undefined,
   };
+  const hash = computeConfigHash(r);
+  need(r.config_hash === hash, source, "config_hash", `is ${JSON.stringify(r.config_hash)} but the config's shape fields (${CONFIG_HASH_FIELDS.join(", ")}) hash to "${hash}": the file was edited after export (or written by hand) — re-export it, or run \`heatkv model init\` for a new model`);
   // derived fields written by the exporter must agree with what we derive
   const shape = modelShape(cfg);
   if (r.total_tokens !== undefined) need(r.total_tokens === shape.totalTokens, source, "total_tokens", `disagrees with patch_nums (expected ${shape.totalTokens})`);

@@ -3,17 +3,7 @@
  * bytes are checked against recalkv.json's fileSha256 before the runtime loads it.
  */
 import { LOW_RANK_MANIFEST, type LowRankVariant } from "../model/lowrank.js";
-import { sha256Bytes } from "./sha256.js";
-
-/**
- * sha256 of `bytes` as hex: Web Crypto where it exists (Node ≥ 20, browsers in secure contexts), else the
- * plain-TypeScript implementation (a static report served over plain http has no crypto.subtle).
- */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const subtle = globalThis.crypto?.subtle;
-  const d = subtle ? new Uint8Array(await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)) : sha256Bytes(bytes);
-  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
-}
+import { sha256Hex } from "../model/sha256.js";
 
 /**
  * Check a variant's step-graph bytes against the manifest's fileSha256. Head groups are invisible in the

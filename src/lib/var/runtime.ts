@@ -8,6 +8,7 @@ import { type ModelConfig, type ModelShape, modelShape, parseConfig, resolveClas
 import { type CacheStore, KVCache } from "./kvcache.js";
 import { LatentCache } from "./latentcache.js";
 import { LOW_RANK_MANIFEST, type LowRankVariant, findVariant, parseLowRankManifest } from "../model/index.js";
+import { sha256Hex } from "../model/sha256.js";
 import { checkVariantFile } from "./lowrank.js";
 import { type LowRankStepFixture, lowRankSelfCheck, type SelfCheck, stepSelfCheck } from "./selfcheck.js";
 import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
@@ -88,6 +89,25 @@ const now = () => (typeof performance !== "undefined" ? performance.now() : Date
 
 export type ReadFile = (name: string) => Promise<Uint8Array>;
 
+/**
+ * The generation graphs must be the ones config.json was exported with: weights_hash is the sha256 (16 hex
+ * digits) of step, vq_update and vq_decode concatenated (train/export.py). A graph overwritten in part would
+ * otherwise load and draw a different image without any error.
+ */
+export async function checkWeightsHash(cfg: ModelConfig, names: readonly string[], bytes: readonly Uint8Array[], configName = "config.json"): Promise<void> {
+  if (cfg.weightsHash === "unknown") return;
+  const all = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of bytes) {
+    all.set(b, o);
+    o += b.length;
+  }
+  const got = (await sha256Hex(all)).slice(0, cfg.weightsHash.length);
+  if (got !== cfg.weightsHash) {
+    throw new Error(`${names.join(" + ")}: sha256 ${got} does not match ${configName}'s weights_hash ${cfg.weightsHash} — a graph was modified or comes from another export (re-run train/export.py)`);
+  }
+}
+
 export class VarModel {
   readonly shape: ModelShape;
   private readonly variants = new Map<string, Promise<VarModel>>();
@@ -134,6 +154,7 @@ export class VarModel {
     const bytesOf: Uint8Array[] = [];
     for (const n of names) bytesOf.push(await readFile(n)); // in order, so the first missing file is the one named
     const [step, update, decode] = await Promise.all(names.map((n, i) => backend.load(bytesOf[i], n)));
+    await checkWeightsHash(cfg, names, bytesOf, configName); // after loading: a file that is no graph at all is named by the loader
     const base = new VarModel(cfg, backend, step, update, decode, readFile);
     return opts.variant === undefined ? base : base.lowRank(opts.variant);
   }

@@ -56,3 +56,18 @@ export function sha256Bytes(data: Uint8Array): Uint8Array {
   for (let i = 0; i < 8; i++) odv.setUint32(4 * i, h[i]);
   return out;
 }
+
+/**
+ * sha256 of `bytes` as hex: Web Crypto where it exists (Node ≥ 20, browsers in secure contexts), else the
+ * plain-TypeScript implementation (a static report served over plain http has no crypto.subtle).
+ */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  const d = subtle ? new Uint8Array(await subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>)) : sha256Bytes(bytes);
+  return Array.from(d, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** sha256 of `bytes` as hex, synchronously (plain TypeScript; for small inputs such as the config hash). */
+export function sha256HexSync(bytes: Uint8Array): string {
+  return Array.from(sha256Bytes(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
+}

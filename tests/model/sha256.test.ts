@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { sha256Bytes } from "../../src/lib/var/sha256.js";
+import { sha256Bytes } from "../../src/lib/model/sha256.js";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const ref = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
