@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { budgetTokenLimit, checkBudget, describeDenominator, fullCacheBytes, fullCacheTokens, parseBudget } from "../../src/lib/schedules/budget.js";
+import { budgetTokenLimit, checkBudget, describeDenominator, fullCacheBytes, fullCacheTokens, parseBudget, parseBudgetList } from "../../src/lib/schedules/budget.js";
 import { ScheduleError } from "../../src/lib/schedules/errors.js";
 import { TINY, demoConfig } from "./helpers.js";
 
@@ -95,6 +95,17 @@ describe("parseBudget", () => {
     const msg = (err as Error).message;
     expect(msg).toMatch(re);
     expect(msg).not.toContain("\n");
+  });
+  it("a budget below one cache entry is refused like 0 (1e-300 used to keep nothing)", () => {
+    expect(() => parseBudget("1e-300", demo)).toThrow(/keeps less than one cache entry \(4\.368e-297 of 4,368 token slots\); the smallest budget is 1tok/);
+    expect(() => parseBudget("0.0001%", demo)).toThrow(/keeps less than one cache entry/);
+    expect(parseBudget("1tok", demo).tokens).toBe(1);
+    expect(() => parseBudget("0", demo)).toThrow(/must be > 0/);
+  });
+  it("a list in the same grammar (the sweep's --budgets)", () => {
+    expect(parseBudgetList("5%,0.1, 200kB", demo).map((b) => b.unit)).toEqual(["percent", "ratio", "bytes"]);
+    expect(() => parseBudgetList("5%,,10%", demo)).toThrow(/has an empty item/);
+    expect(() => parseBudgetList("5,10", demo)).toThrow(/did you mean "5%"/);
   });
   it("names the caller's source and field", () => {
     expect(() => parseBudget("-1%", demo, { source: "--budget", field: "budget" })).toThrow(/^--budget: field "budget"/);

@@ -200,3 +200,38 @@ describe("HeatKV reference orders export", () => {
     expect(() => referenceOrders(build("uniform"))).toThrow('schedule: field "method" must be "heatkv" to export HeatKV orders, got "uniform"');
   });
 });
+
+describe("import: forged values that used to pass silently are refused (reliability)", () => {
+  const base = () => JSON.parse(stringifySchedule(build("heatkv"))) as Record<string, any>;
+  const dyn = () => JSON.parse(stringifySchedule(build("uniform"))) as Record<string, any>;
+  it("a dynamic count that would wrap through Int32Array (2^32 + 1 → 1)", () => {
+    const d = dyn();
+    d.targets[1].count[0][0] = 4294967297;
+    expect(() => importSchedule(d, demo)).toThrow('schedule.json: field "targets[1].count[0][0]" count 4294967297 exceeds the 5 entries that can exist entering scale 2');
+    d.targets[1].count[0][0] = 2 ** 31;
+    expect(() => importSchedule(d, demo)).toThrow(/count 2147483648 exceeds/);
+  });
+  it("a model.id that contradicts the config hash", () => {
+    expect(() => importSchedule({ ...base(), model: { ...base().model, id: "other-model" } }, demo)).toThrow(/field "model.id" is "other-model" but the loaded model is "heatkv-emoji-var-v1"/);
+  });
+  it("heatkv params.sigma out of range, or contradicting the keep lists", () => {
+    expect(() => importSchedule({ ...base(), params: { sigma: 99, strict: false } }, demo)).toThrow('schedule.json: field "params.sigma" must be in [0, 5] (at least one eligible source scale), got 99');
+    // the file says σ = 3 but a head drops sink scale 1 (and the bytes still fit)
+    const b = base();
+    for (let t = 1; t < b.targets.length; t++) b.targets[t].keep[0][0] = b.targets[t].keep[0][0].filter((s: number) => s !== 1);
+    expect(() => importSchedule(b, demo)).toThrow(/field "targets\[1\]\.keep\[0\]\[0\]" drops sink scale 1, but params.sigma = 3 keeps scales 0..2 in every head/);
+  });
+  it("params named like Object.prototype members are unknown parameters", () => {
+    expect(() => importSchedule({ ...base(), params: { sigma: 3, strict: false, constructor: 1 } }, demo)).toThrow('field "params.constructor" is not a parameter of method "heatkv"');
+    expect(() => buildSchedule("uniform", demo, "10%", { params: { toString: 1 } })).toThrow('field "params.toString" is not a parameter of method "uniform"');
+  });
+  it("a UTF-8 byte-order mark is accepted", () => {
+    const text = stringifySchedule(build("heatkv"));
+    expect(parseScheduleJson(`\ufeff${text}`, demo).method).toBe("heatkv");
+  });
+  it("deep nesting is a one-line error naming the field, not a stack overflow", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(() => importSchedule({ ...base(), details: { x: deep } }, demo)).toThrow(/^schedule.json: field "details\.x(\[0\])+" is nested more than 32 levels deep/);
+  });
+});

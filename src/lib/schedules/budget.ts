@@ -104,6 +104,7 @@ export function parseBudget(input: string | number, model: ScheduleModel, opts: 
     ratio = bytes / fullBytes;
   }
   if (ratio > 1) fail(`must be at most 100% of the ${denominator} (it is ${percent(ratio)})`);
+  if (ratio * fullTokens < 1) fail(`keeps less than one cache entry (${ratio * fullTokens} of ${groupDigits(fullTokens)} token slots); the smallest budget is 1tok = ${percent(1 / fullTokens)}`);
   return { given, unit, ratio, tokens: ratio * fullTokens, bytes: ratio * fullBytes, bytesPerElement, rows, denominator };
 }
 

@@ -140,6 +140,21 @@ function ajvError(e: ErrorObject, source: string): ScheduleError {
   }
 }
 
+/** The deepest nesting a schedule file has (details.orders: 4); deeper values are refused before recursing. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Refuse values nested deeper than MAX_JSON_DEPTH (iteratively, so a hostile file cannot overflow the stack). */
+function checkDepth(value: unknown, source: string): void {
+  const stack: [unknown, number, string][] = [[value, 0, ""]];
+  while (stack.length) {
+    const [v, d, path] = stack.pop() as [unknown, number, string];
+    if (v === null || typeof v !== "object") continue;
+    if (d >= MAX_JSON_DEPTH) throw new ScheduleError(source, path || "(root)", `is nested more than ${MAX_JSON_DEPTH} levels deep (a schedule never is)`);
+    if (Array.isArray(v)) v.forEach((x, i) => stack.push([x, d + 1, `${path}[${i}]`]));
+    else for (const [k, x] of Object.entries(v)) stack.push([x, d + 1, path ? `${path}.${k}` : k]);
+  }
+}
+
 /**
  * JSON value → Schedule, checked against `model` (the loaded model's config) when given; otherwise
  * against the model the file describes; a low-rank part also against `lowRank` (the model's recalkv.json)
@@ -147,6 +162,7 @@ function ajvError(e: ErrorObject, source: string): ScheduleError {
  */
 export function importSchedule(value: unknown, model?: ScheduleModel, source = "schedule.json", lowRank?: LowRankManifest): Schedule {
   if (!value || typeof value !== "object" || Array.isArray(value)) throw new ScheduleError(source, "(root)", `must be a JSON object, got ${shown(value)}`);
+  checkDepth(value, source);
   const v = value as Record<string, unknown>;
   if (v.version !== SCHEDULE_VERSION) throw new ScheduleError(source, "version", `must be "${SCHEDULE_VERSION}", got ${shown(v.version)}`);
   const err = validate(value);
@@ -157,8 +173,7 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
   const derived = modelShape(fileModel);
   if (j.model.tokensPerScale.join() !== derived.tokensPerScale.join()) throw new ScheduleError(source, "model.tokensPerScale", `must be the squares of patchNums ${shown(derived.tokensPerScale)}, got ${shown(j.model.tokensPerScale)}`);
   if (j.model.maxCacheTokens !== derived.maxCacheTokens) throw new ScheduleError(source, "model.maxCacheTokens", `must be Σ n_s over all but the last scale = ${derived.maxCacheTokens}, got ${j.model.maxCacheTokens}`);
-  const sched0 = { model: fileModel } as Schedule;
-  if (model) checkScheduleModel(sched0, model, source);
+  if (model) checkScheduleModel({ model: fileModel }, model, source);
   const method = getMethod(j.method, source);
   if (method.kind !== j.kind) throw new ScheduleError(source, "kind", `must be "${method.kind}" for method "${j.method}", got ${shown(j.kind)}`);
   const params = resolveParams(j.method, method.params, j.params, source);
@@ -206,11 +221,19 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
     const counts = new Int32Array(K * N);
     j.targets.forEach((tg, i) => {
       checkGrid(tg.count, `targets[${i}].count`);
-      tg.count.forEach((row, l) => row.forEach((c, h) => (counts[tg.scale * N + l * H + h] = c)));
+      const avail = shape.cacheTokensEntering[tg.scale];
+      tg.count.forEach((row, l) =>
+        row.forEach((c, h) => {
+          // checked before the Int32Array store, which would wrap 2^32 + 1 to 1
+          if (c > avail) throw new ScheduleError(source, `targets[${i}].count[${l}][${h}]`, `count ${c} exceeds the ${avail} entries that can exist entering scale ${tg.scale} (C_t, every earlier scale)`);
+          counts[tg.scale * N + l * H + h] = c;
+        }),
+      );
     });
     schedule = { ...common, kind: "dynamic", counts, rules: j.rules.flat() as ScorerName[], scorer: { ...j.scorer } };
   }
   checkScheduleSemantics(schedule, source, lowRank);
+  method.verify?.(schedule, params, source);
   return schedule;
 }
 
@@ -218,7 +241,7 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
 export function parseScheduleJson(text: string, model?: ScheduleModel, source = "schedule.json", lowRank?: LowRankManifest): Schedule {
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text); // a UTF-8 byte-order mark is not an error
   } catch (e) {
     throw new ScheduleError(source, "(root)", `is not valid JSON (${(e as Error).message})`);
   }

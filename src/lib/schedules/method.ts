@@ -4,7 +4,7 @@ import type { Budget } from "./budget.js";
 import type { ParamSpecs, ParamsOf } from "./params.js";
 import type { ScheduleModel } from "./shape.js";
 import type { LowRankManifest } from "../model/index.js";
-import type { LowRankPart, ScorerName, ScorerParams } from "./schedule.js";
+import type { LowRankPart, Schedule, ScorerName, ScorerParams } from "./schedule.js";
 import type { HeadScaleStats } from "./stats.js";
 
 export interface MethodContext {
@@ -40,6 +40,11 @@ export interface ScheduleMethod<S extends ParamSpecs = ParamSpecs> {
   fullBudget?: boolean;
   params: S;
   build(ctx: MethodContext, params: ParamsOf<S>): MethodOutput;
+  /**
+   * Method-specific invariants of a built or imported schedule beyond the generic semantics (e.g. heatkv:
+   * σ ≤ K−1 and the sink scales kept by every head); throws one ScheduleError line naming the field.
+   */
+  verify?(schedule: Schedule, params: ParamsOf<S>, source: string): void;
 }
 
 export const defineMethod = <S extends ParamSpecs>(m: ScheduleMethod<S>): ScheduleMethod<S> => m;

@@ -28,13 +28,13 @@ export function resolveParams<S extends ParamSpecs>(method: string, specs: S, ra
   const given = raw ?? {};
   if (typeof given !== "object" || Array.isArray(given)) throw new ScheduleError(source, "params", `must be an object, got ${shown(given)}`);
   for (const k of Object.keys(given)) {
-    if (!(k in specs)) {
+    if (!Object.hasOwn(specs, k)) {
       const known = Object.keys(specs);
       throw new ScheduleError(source, `params.${k}`, `is not a parameter of method "${method}" (${known.length ? `known: ${known.join(", ")}` : "it takes none"})`);
     }
   }
   for (const [name, spec] of Object.entries(specs)) {
-    const v = given[name] === undefined ? spec.default : given[name];
+    const v = !Object.hasOwn(given, name) || given[name] === undefined ? spec.default : given[name];
     const bad = (why: string): never => {
       throw new ScheduleError(source, `params.${name}`, `${why}, got ${shown(v)}`);
     };

@@ -90,5 +90,6 @@ export function buildSchedule(method: string, model: ScheduleModel, budget: stri
   const schedule: Schedule =
     out.kind === "static" ? { ...common, kind: "static", keep: out.keep } : { ...common, kind: "dynamic", counts: out.counts, rules: out.rules, scorer: out.scorer };
   checkScheduleSemantics(schedule, source, opts.lowRank);
+  m.verify?.(schedule, params, source);
   return schedule;
 }

@@ -307,11 +307,12 @@ export function checkScorer(p: ScorerParams, source: string, prefix = "scorer"):
 }
 
 /** The schedule must have been made for this model (same config hash and shape). */
-export function checkScheduleModel(schedule: Schedule, cfg: ScheduleModel, source = "schedule"): void {
+export function checkScheduleModel(schedule: Pick<Schedule, "model">, cfg: ScheduleModel, source = "schedule"): void {
   const m = schedule.model;
   if (m.configHash !== cfg.configHash) {
     throw new ScheduleError(source, "model.configHash", `is ${shown(m.configHash)} but the loaded model ${shown(cfg.modelId)} has ${shown(cfg.configHash)}: this schedule was made for another model`);
   }
+  if (m.modelId !== cfg.modelId) throw new ScheduleError(source, "model.id", `is ${shown(m.modelId)} but the loaded model is ${shown(cfg.modelId)} (same config hash ${shown(cfg.configHash)}): the file was edited`);
   for (const k of ["numLayers", "numHeads", "headDim"] as const) {
     if (m[k] !== cfg[k]) throw new ScheduleError(source, `model.${k}`, `is ${shown(m[k])} but the loaded model has ${cfg[k]}`);
   }

@@ -20,7 +20,7 @@ import { ScheduleError, percent } from "../errors.js";
 import { type MethodContext, defineMethod } from "../method.js";
 import { prefixTokens } from "../shape.js";
 import type { HeadScaleStats } from "../stats.js";
-import { fromReferenceOrders, heatkv, heatkvMinRatio, heatkvPruneCounts, heatkvStrictKeepMasks, ordersFromScas } from "./heatkv.js";
+import { fromReferenceOrders, heatkv, heatkvMinRatio, verifySinkScales, heatkvPruneCounts, heatkvStrictKeepMasks, ordersFromScas } from "./heatkv.js";
 import { latentPeakBytes, lowRankPart, variantByRatio } from "./recalkv.js";
 
 export const heatkvRecalkv = defineMethod({
@@ -148,4 +148,5 @@ export const heatkvRecalkv = defineMethod({
       details: { ...out.details, variant: v.id, tokenRatio, tokenRatioFromWidth: first, latentPeakBytes: latentPeakBytes(model, out.keep, part, budget), quality: v.quality },
     };
   },
+  verify: (s, p, source) => verifySinkScales(s, p.sigma, source),
 });

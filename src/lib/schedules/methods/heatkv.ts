@@ -20,6 +20,7 @@ import { ScheduleError, percent, shown } from "../errors.js";
 import { defineMethod } from "../method.js";
 import { prefixTokens } from "../shape.js";
 import type { HeadScaleStats } from "../stats.js";
+import { type Schedule, maskScales } from "../schedule.js";
 
 /** Orders per eligible source s = σ..K−2 (index s − σ): flat (layer*H + head) indices, least important first. */
 export type HeatkvOrders = Int32Array[];
@@ -217,6 +218,29 @@ export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numH
   return { keep, early, sameAbove };
 }
 
+/**
+ * HeatKV's invariants of a (built or imported) schedule: σ ≤ K−2 (at least one eligible source) and every
+ * head keeps every sink scale s < σ at every target t > s — a file whose params.sigma contradicts its keep
+ * lists is refused.
+ */
+export function verifySinkScales(s: Schedule, sigma: number, source: string): void {
+  const K = s.model.patchNums.length;
+  if (sigma > K - 2) throw new ScheduleError(source, "params.sigma", `must be in [0, ${K - 2}] (at least one eligible source scale), got ${sigma}`);
+  if (s.kind !== "static") return;
+  const N = s.model.numLayers * s.model.numHeads;
+  const H = s.model.numHeads;
+  for (let t = 1; t < K; t++) {
+    const sinks = ((1 << Math.min(sigma, t)) - 1) >>> 0;
+    for (let i = 0; i < N; i++) {
+      const m = s.keep[t * N + i];
+      if ((m & sinks) !== sinks) {
+        const missing = maskScales((sinks & ~m) >>> 0)[0];
+        throw new ScheduleError(source, `targets[${t - 1}].keep[${Math.floor(i / H)}][${i % H}]`, `drops sink scale ${missing}, but params.sigma = ${sigma} keeps scales 0..${sigma - 1} in every head`);
+      }
+    }
+  }
+}
+
 export const heatkv = defineMethod({
   name: "heatkv",
   summary: "HeatKV: static head- and scale-specific block pruning by calibrated S-CAS orders (arm-research/heatkv).",
@@ -251,4 +275,5 @@ export const heatkv = defineMethod({
       },
     };
   },
+  verify: (s, p, source) => verifySinkScales(s, p.sigma, source),
 });
