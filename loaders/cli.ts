@@ -1,6 +1,6 @@
 /** heatkv — command-line entry (see README "CLI"). */
 import { Command } from "commander";
-import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
+import { int, MAX_SEED, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/model/index.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { parseSeeds, runGenerate } from "./generate.js";
@@ -17,7 +17,7 @@ const generate = program
   .command("generate")
   .description("generate an image (or a class × seed grid) with the demo VAR model; prints time and KV bytes")
   .option("-c, --class <name|index>", "class name (or unique prefix/word, e.g. flags) or index")
-  .option("-s, --seed <n>", "sampling seed", int("--seed"), 1)
+  .option("-s, --seed <n>", "sampling seed", int("--seed", 0, MAX_SEED), 1)
   .option("--grid", "one row per class (or only --class), one column per seed", false)
   .option("--seeds <list>", "seeds for --grid, e.g. 1-8 or 1,3,5", "1-8");
 modelOptions(samplerOptions(generate)

@@ -1,4 +1,5 @@
 /** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
+import { MAX_SEED } from "./cli-args.js";
 import { readFileSync } from "node:fs";
 import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
@@ -32,16 +33,22 @@ export function readSchedule(path: string, model: VarModel): Schedule {
   return parseScheduleJson(text, model.config, path);
 }
 
-export function parseSeeds(spec: string): number[] {
+/** The most seeds one list may name (a typo such as 1-100000000 is refused before any work starts). */
+export const MAX_SEEDS = 100_000;
+
+export function parseSeeds(spec: string, option = "--seeds"): number[] {
   const out: number[] = [];
   for (const part of spec.split(",")) {
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
-    if (!m) throw new Error(`--seeds: cannot parse "${part}" (use e.g. 1-8 or 1,2,5)`);
+    if (!m) throw new Error(`${option}: cannot parse "${part}" (use e.g. 1-8 or 1,2,5)`);
     const a = Number(m[1]);
     const b = m[2] === undefined ? a : Number(m[2]);
-    if (b < a) throw new Error(`--seeds: range "${part}" is empty`);
+    if (a > MAX_SEED || b > MAX_SEED) throw new Error(`${option}: "${part}" is outside the seed range 0..${MAX_SEED} (seeds are unsigned 32-bit)`);
+    if (b < a) throw new Error(`${option}: range "${part}" is empty`);
+    if (out.length + (b - a + 1) > MAX_SEEDS) throw new Error(`${option}: "${spec}" names ${out.length + (b - a + 1)} seeds or more; at most ${MAX_SEEDS}`);
     for (let s = a; s <= b; s++) out.push(s);
   }
+  if (new Set(out).size !== out.length) throw new Error(`${option}: "${spec}" names a seed twice`);
   return out;
 }
 

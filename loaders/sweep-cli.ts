@@ -40,7 +40,7 @@ export function registerSweepCommands(program: Command): void {
   modelOptions(samplerOptions(sweepCmd)
     .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
     .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH), MODEL_DIR)
-    .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit"))
+    .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit", 1))
     .action(async (o) => {
             const methods = parseMethodSpecList(String(o.methods), "--methods").map((s) => s.label);
       const r = await sweep({

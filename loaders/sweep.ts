@@ -8,6 +8,7 @@
  * and renamed. An interrupted run redoes only the missing cells; the Parquet outputs (per image, and per
  * cell) are written atomically once every cell is done.
  */
+import { resolveParams } from "../src/lib/schedules/params.js";
 import { type MethodSpec, parseMethodSpec } from "../src/lib/schedules/spec.js";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -388,6 +389,9 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const log = o.log ?? ((s: string) => console.error(s));
   const out = o.out ?? DEFAULT_SWEEP_PATH;
   const specs = (o.methods ?? defaultMethodSpecs()).map((s) => parseMethodSpec(s, "--methods"));
+  // a typo in a parameter (heatkv:sigma=abc) is refused before any work, not stored as an infeasible cell
+  for (const s of specs) resolveParams(s.method, getMethod(s.method).params, s.params, `--methods ${s.label}`);
+  if (new Set(specs.map((s) => s.label)).size !== specs.length) throw new Error(`--methods: a method spec is listed twice (${specs.map((s) => s.label).join(", ")})`);
   const budgets = o.budgets ?? DEFAULT_BUDGETS;
   for (const b of budgets) if (!(b > 0 && b <= 1)) throw new Error(`--budgets: every budget must be in (0, 100] %, got ${b * 100} %`);
   const ctx = await loadEvalContext({

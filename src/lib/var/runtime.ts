@@ -221,7 +221,7 @@ export class VarModel {
     const cfg = this.config;
     const sampler = validateSampler({ ...DEFAULT_SAMPLER, ...definedOnly(opts) });
     const classIndex = resolveClass(cfg, opts.classIndex);
-    if (!Number.isInteger(opts.seed)) throw new Error(`seed must be an integer, got ${opts.seed}`);
+    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff) throw new Error(`seed must be an integer in [0, 4294967295] (unsigned 32-bit), got ${opts.seed}`);
     const rng = new Rng(opts.seed);
     const useUncond = sampler.cfg > 0;
     const rows = useUncond ? 2 : 1;
