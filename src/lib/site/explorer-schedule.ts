@@ -3,7 +3,7 @@
 import { buildSchedule, listMethods } from "../schedules/index.js";
 import type { HeadScaleStats } from "../schedules/index.js";
 import type { ModelConfig } from "../model/index.js";
-import type { ScheduleProvider } from "./explorer.js";
+import type { ScheduleProvider } from "./explorer/context.js";
 
 /**
  * Static (whole-block) methods that drop blocks: their drops are (target, source) blocks, drawable on the
