@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseBudget } from "../../src/lib/schedules/budget.js";
-import { METHOD_NAMES, buildSchedule, getMethod, listMethods } from "../../src/lib/schedules/registry.js";
+import { METHOD_NAMES, buildSchedule, getMethod, isBaselineMethod, listMethods } from "../../src/lib/schedules/registry.js";
 import { keptTotals, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import { syntheticStats } from "../../src/lib/schedules/synthetic.js";
 import { TINY, demoConfig, demoLowRank } from "./helpers.js";
@@ -58,5 +58,16 @@ describe("registry", () => {
     const demo = demoConfig();
     expect(() => buildSchedule("recalkv", demo, "50%")).toThrow(/^schedule: field "lowRank" the model's ReCalKV variants \(recalkv\/recalkv.json, written by train\/recalkv.py\) are required by method "recalkv"$/);
     expect(() => buildSchedule("recalkv", demo, "50%", { lowRank: { ...demoLowRank(), configHash: "0123" } })).toThrow(/^schedule: field "lowRank.configHash" is "0123" but the model has "1f3e06514a65b5d2"/);
+  });
+});
+
+describe("method roles (the headline's baselines come from the registry)", () => {
+  it("full is the reference, heatkv and heatkv+recalkv are subjects, every other method is a baseline", () => {
+    expect(isBaselineMethod("full")).toBe(false);
+    expect(isBaselineMethod("heatkv")).toBe(false);
+    expect(isBaselineMethod("heatkv+recalkv")).toBe(false);
+    for (const m of ["uniform", "streaming", "pyramid", "h2o", "scalekv", "hack", "recalkv"]) expect(isBaselineMethod(m), m).toBe(true);
+    expect(isBaselineMethod("constructor")).toBe(false);
+    expect(listMethods().find((m) => m.name === "full")?.role).toBe("reference");
   });
 });

@@ -5,6 +5,7 @@
  *  - the headline: for each method, the smallest swept budget whose mean quality matches the best
  *    baseline's at a reference budget (HeatKV's claim: "the same quality at half the memory").
  */
+import { isBaselineMethod } from "../schedules/registry.js";
 
 /** Evaluation seeds of the sweep (every class); calibration uses seeds 1–2, so the two sets are disjoint. */
 export const EVAL_SEEDS = [101, 102, 103, 104, 105, 106, 107, 108];
@@ -184,7 +185,8 @@ export interface Headline {
   rows: HeadlineRow[];
 }
 
-const defaultIsBaseline = (c: CellStat) => c.method !== "heatkv" && c.method !== "heatkv+recalkv" && c.method !== "full";
+/** A baseline is what the registry calls one (ScheduleMethod.role): not full, not HeatKV or what builds on it. */
+const defaultIsBaseline = (c: CellStat) => isBaselineMethod(c.method);
 const sameRatio = (a: number, b: number) => Math.abs(a - b) < 1e-9;
 
 /**

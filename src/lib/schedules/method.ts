@@ -38,6 +38,11 @@ export interface ScheduleMethod<S extends ParamSpecs = ParamSpecs> {
   needsLowRank?: boolean;
   /** ignores the requested budget and always uses 100 % (the reference) */
   fullBudget?: boolean;
+  /**
+   * what the method is in a comparison: "reference" (full), "subject" (HeatKV and what builds on it — the
+   * methods the workbench evaluates) or "baseline" (default: what a subject must beat in the headline)
+   */
+  role?: "reference" | "subject" | "baseline";
   params: S;
   build(ctx: MethodContext, params: ParamsOf<S>): MethodOutput;
   /**

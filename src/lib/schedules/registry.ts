@@ -30,12 +30,23 @@ export function getMethod(name: string, source = "schedule"): ScheduleMethod<Par
   return METHODS[name as MethodName] as unknown as ScheduleMethod<ParamSpecs>;
 }
 
+/** A method's role in comparisons (ScheduleMethod.role; the full-budget reference is "reference"). */
+export function methodRole(m: Pick<ScheduleMethod<ParamSpecs>, "role" | "fullBudget">): "reference" | "subject" | "baseline" {
+  return m.role ?? (m.fullBudget ? "reference" : "baseline");
+}
+
+/** True when `name` is a registered baseline (not the reference, not a method under study). Unknown names: false. */
+export function isBaselineMethod(name: string): boolean {
+  return Object.hasOwn(METHODS, name) && methodRole(getMethod(name)) === "baseline";
+}
+
 export interface MethodInfo {
   name: string;
   summary: string;
   kind: "static" | "dynamic";
   needsStats: boolean;
   needsLowRank: boolean;
+  role: "reference" | "subject" | "baseline";
   params: ParamSpecs;
   defaults: Record<string, number | boolean | string>;
 }
@@ -43,7 +54,7 @@ export interface MethodInfo {
 export function listMethods(): MethodInfo[] {
   return METHOD_NAMES.map((n) => {
     const m = getMethod(n);
-    return { name: m.name, summary: m.summary, kind: m.kind, needsStats: m.needsStats, needsLowRank: !!m.needsLowRank, params: m.params, defaults: defaultParams(m.params) };
+    return { name: m.name, summary: m.summary, kind: m.kind, needsStats: m.needsStats, needsLowRank: !!m.needsLowRank, role: methodRole(m), params: m.params, defaults: defaultParams(m.params) };
   });
 }
 

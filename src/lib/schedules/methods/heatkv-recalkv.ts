@@ -29,6 +29,7 @@ export const heatkvRecalkv = defineMethod({
   kind: "static",
   needsStats: true,
   needsLowRank: true,
+  role: "subject",
   params: {
     rankRatio: { type: "number", default: 0.5, min: 0, max: 1, minExclusive: true, doc: "rank ratio of the shipped ReCalKV variant (latent width / full width)" },
     sigma: { ...heatkv.params.sigma },

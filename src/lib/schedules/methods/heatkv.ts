@@ -246,6 +246,7 @@ export const heatkv = defineMethod({
   summary: "HeatKV: static head- and scale-specific block pruning by calibrated S-CAS orders (arm-research/heatkv).",
   kind: "static",
   needsStats: true,
+  role: "subject",
   params: {
     sigma: { type: "integer", default: 3, min: 0, doc: "sink scales 0..σ−1 never pruned (protected prefix R = Σ_{s<σ} n_s); eligible sources σ..K−2" },
     strict: { type: "boolean", default: false, doc: "strict layer-by-layer variant (reference code default): drop end-of-scale blocks early when the per-layer count would exceed the budget" },
