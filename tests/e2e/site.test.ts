@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {FRAMEWORK_CLI, guardedEnv, type BuildReport} from "../../tools/build.js";
 import {launchChromium, recordedContext, type PageLog} from "./browser.js";
 import {BUILD_REPORT, builtFile, DIST, ROOT} from "./paths.js";
-import {serveStatic, type StaticServer} from "../../loaders/static-server.js";
+import {serveStatic, type StaticServer} from "../../node/static-server.js";
 import {expectClean, screenshot} from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {

@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
-import { calibrate } from "../../loaders/calibrate.js";
-import { loadNodeModel } from "../../loaders/node-backend.js";
-import { readScaleMass, validateStats } from "../../loaders/stats-store.js";
+import { calibrate } from "../../jobs/calibrate.js";
+import { loadNodeModel } from "../../node/node-backend.js";
+import { readScaleMass, validateStats } from "../../node/stats-store.js";
 import type { ModelConfig } from "../../src/lib/var/config.js";
 
 let cfg: ModelConfig;
@@ -111,7 +111,7 @@ describe("derived tables", () => {
   });
 
   it("stability: tau = 1 with the whole set, one row per (m, source) and per held-out class", async () => {
-    const { stabilityRows } = await import("../../loaders/stability.js");
+    const { stabilityRows } = await import("../../jobs/stability.js");
     const rows = await stabilityRows(full, cfg, 3);
     const K = cfg.patchNums.length;
     const growth = rows.filter((r) => r.kind === "growth");

@@ -5,16 +5,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS } from "../../loaders/calibrate.js";
-import { cliMethodSpec, parseBudgetList } from "../../loaders/sweep-cli.js";
-import { CELL_SCHEMA, cellSummaries, cellsPath, defaultMethodSpecs, parseMethodSpec, sweep, sweepSchema } from "../../loaders/sweep.js";
+import { DEFAULT_SETTINGS } from "../../jobs/calibrate.js";
+import { cliMethodSpec, parseBudgetList } from "../../cli/sweep-cli.js";
+import { CELL_SCHEMA, cellSummaries, cellsPath, defaultMethodSpecs, parseMethodSpec, sweep, sweepSchema } from "../../jobs/sweep.js";
 import { resolveParams } from "../../src/lib/schedules/params.js";
-import { tune } from "../../loaders/tune.js";
+import { tune } from "../../jobs/tune.js";
 import { type CellStat, ciFromMoments, headline, meanCI, smallestMeeting, summarizeCells, tCdf, tQuantile } from "../../src/lib/metrics/sweep.js";
 import { getMethod, parseScheduleJson } from "../../src/lib/schedules/index.js";
 import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
-import { readConfig } from "../../loaders/schedule.js";
-import { MODEL_DIR } from "../../loaders/node-backend.js";
+import { readConfig } from "../../jobs/schedule.js";
+import { MODEL_DIR } from "../../node/node-backend.js";
 
 describe("Student t and mean ± CI", () => {
   it("matches tabulated t quantiles", () => {

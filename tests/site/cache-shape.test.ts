@@ -4,9 +4,9 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {DuckDBInstance} from "@duckdb/node-api";
 import {describe, expect, it} from "vitest";
-import {CACHE_SHAPE_SCHEMA, cacheShapeRows, kvBlockBytes, readModelConfig} from "../../loaders/cache-shape.js";
-import {toParquet} from "../../loaders/parquet.js";
-import {MODEL_DIR} from "../../loaders/paths.js";
+import {CACHE_SHAPE_SCHEMA, cacheShapeRows, kvBlockBytes, readModelConfig} from "../../jobs/cache-shape.js";
+import {toParquet} from "../../node/parquet.js";
+import {MODEL_DIR} from "../../node/paths.js";
 import {fullCacheBytes, parseConfig} from "../../src/lib/var/config.js";
 
 const raw = JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8")) as Record<string, unknown>;

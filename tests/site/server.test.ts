@@ -3,7 +3,7 @@ import {mkdirSync, mkdtempSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {mimeType, resolveFile, serveStatic, type StaticServer} from "../../loaders/static-server.js";
+import {mimeType, resolveFile, serveStatic, type StaticServer} from "../../node/static-server.js";
 
 const root = mkdtempSync(join(tmpdir(), "heatkv-serve-"));
 mkdirSync(join(root, "sub"));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { scaleLayout, unpackHead } from "../../src/lib/metrics/heads.js";
-import { type AttentionShape, headType, INFINITY_2B_ATTENTION, syntheticHead, syntheticPackedHead, syntheticSummaryRows, VAR_D16_ATTENTION } from "../../loaders/synthetic-attention.js";
+import { type AttentionShape, headType, INFINITY_2B_ATTENTION, syntheticHead, syntheticPackedHead, syntheticSummaryRows, VAR_D16_ATTENTION } from "../../jobs/synthetic-attention.js";
 
 const tiny: AttentionShape = { name: "tiny", patchNums: [1, 2, 4], gridNums: [1, 2, 2], numLayers: 2, numHeads: 3, images: 1, imageSize: 8, summaryGrid: 2 };
 

@@ -2,7 +2,7 @@
 // scale t, layer, head and CFG row, the attention rows of t's queries summed over the queries equal the
 // step graph's attn_L{l}_H{h} masses (full cache: fed entries are every earlier token, in order, then t's own).
 import { beforeAll, describe, expect, it } from "vitest";
-import { AttentionRunner, tar } from "../../loaders/explorer.js";
+import { AttentionRunner, tar } from "../../jobs/explorer.js";
 import type { ScaleObservation } from "../../src/lib/var/runtime.js";
 
 let runner: AttentionRunner;

@@ -14,7 +14,7 @@ import { meanCI, SWEEP_METRICS, type SweepMetric } from "../src/lib/metrics/swee
 import { buildSchedule, getMethod, type Schedule, ScheduleError, stringifySchedule } from "../src/lib/schedules/index.js";
 import { DEFAULT_CALIBRATION_SEEDS } from "./calibrate.js";
 import { DEFAULT_EVAL_SEEDS, type EvalContext, evaluateSchedule, type ImageEval, loadEvalContext, parseMethodSpec, type Prompt, referenceSet, type ReferenceSet, rowsOf } from "./sweep.js";
-import { writeAtomic } from "./files.js";
+import { writeAtomic } from "../node/files.js";
 
 export const METRIC_ALIASES: Record<string, SweepMetric> = {
   psnr: "psnr_db",

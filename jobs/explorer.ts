@@ -22,9 +22,9 @@ import { headMetrics, headScaleMass, labelHeads, METRIC_NAMES, packHead, scaleLa
 import type { Session, Tensor } from "../src/lib/var/backend.js";
 import type { VarModel } from "../src/lib/var/runtime.js";
 import { DEFAULT_SETTINGS } from "./calibrate.js";
-import { writeAtomic } from "./files.js";
-import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "./node-backend.js";
-import { type Row, type Schema, toParquet } from "./parquet.js";
+import { writeAtomic } from "../node/files.js";
+import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
+import { type Row, type Schema, toParquet } from "../node/parquet.js";
 
 export const EXPLORER_FORMAT = "heatkv-explorer/1";
 /** the chosen images: class names × seeds (the page's class and seed pickers) */

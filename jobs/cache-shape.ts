@@ -5,8 +5,8 @@
 import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import {modelShape, parseConfig, type ModelConfig} from "../src/lib/var/config.js";
-import type {Schema} from "./parquet.js";
-import {MODEL_DIR} from "./paths.js";
+import type {Schema} from "../node/parquet.js";
+import {MODEL_DIR} from "../node/paths.js";
 
 export const FP32_BYTES = 4;
 export const CFG_HALVES = 2;

@@ -3,8 +3,8 @@ import { readFileSync } from "node:fs";
 import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule, scheduleToPolicy } from "../src/lib/schedules/index.js";
 import { resolveClass } from "../src/lib/var/config.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
-import { gridRgba, writePng } from "./png.js";
-import { Progress } from "./progress.js";
+import { gridRgba, writePng } from "../node/png.js";
+import { Progress } from "../node/progress.js";
 
 export interface GenerateCliOptions {
   class?: string;

@@ -20,12 +20,12 @@ import { buildSchedule, getMethod, type HeadScaleStats, METHOD_NAMES, predictedB
 import type { ModelConfig } from "../src/lib/var/config.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH } from "./calibrate.js";
-import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "./node-backend.js";
+import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
 import type { LowRankManifest } from "../src/lib/var/lowrank.js";
-import { type ColumnType, type Row, toParquet } from "./parquet.js";
-import { writeAtomic } from "./files.js";
-import { Progress } from "./progress.js";
-import { loadHeadScaleStats } from "./stats-store.js";
+import { type ColumnType, type Row, toParquet } from "../node/parquet.js";
+import { writeAtomic } from "../node/files.js";
+import { Progress } from "../node/progress.js";
+import { loadHeadScaleStats } from "../node/stats-store.js";
 
 /** Bump when a metric definition or the row layout changes: every cell is then recomputed. */
 export const SWEEP_VERSION = "heatkv-sweep/1";

@@ -2,7 +2,7 @@
 import type { HeadScaleStats } from "../src/lib/schedules/index.js";
 import type { ModelConfig } from "../src/lib/var/config.js";
 import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
-import { loadHeadScaleStats } from "./stats-store.js";
+import { loadHeadScaleStats } from "../node/stats-store.js";
 
 export async function headStatsJson(cfg: ModelConfig, file = DEFAULT_STATS_PATH): Promise<string> {
   await calibrate({ out: file, progress: false, log: () => {} }); // no-op when the store is complete

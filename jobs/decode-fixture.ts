@@ -4,7 +4,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import type {ModelConfig} from "../src/lib/var/config.js";
 import type {DecodeFixture} from "../src/lib/schema/decode-fixture.js";
-import {MODEL_DIR} from "./paths.js";
+import {MODEL_DIR} from "../node/paths.js";
 
 export type {DecodeFixture};
 

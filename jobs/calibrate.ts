@@ -7,10 +7,10 @@
 import { join } from "node:path";
 import { type CalibrationSettings, calibratePrompt, type Prompt, type PromptStats } from "../src/lib/metrics/calibration.js";
 import type { ModelConfig } from "../src/lib/var/config.js";
-import { BrowserRuntime } from "./browser.js";
-import { loadNodeModel, MODEL_DIR } from "./node-backend.js";
-import { Progress } from "./progress.js";
-import { finishedPrompts, mergeShards, promptId, settingsHash, writePromptShards } from "./stats-store.js";
+import { BrowserRuntime } from "../node/browser.js";
+import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
+import { Progress } from "../node/progress.js";
+import { finishedPrompts, mergeShards, promptId, settingsHash, writePromptShards } from "../node/stats-store.js";
 
 export type CalibrationBackend = "node" | "wasm" | "webgpu" | "auto";
 

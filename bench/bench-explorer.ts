@@ -22,11 +22,11 @@ import { join, resolve } from "node:path";
 import { tableFromArrays, tableToIPC } from "apache-arrow";
 import type { Locator, Page } from "playwright-core";
 import { METRIC_NAMES } from "../src/lib/metrics/heads.js";
-import { EXPLORER_CLASSES, EXPLORER_SEEDS } from "./explorer.js";
+import { EXPLORER_CLASSES, EXPLORER_SEEDS } from "../jobs/explorer.js";
 import type { Row } from "./bench-table.js";
-import { launchChromium } from "./chromium.js";
-import { mimeType, resolveFile } from "./static-server.js";
-import { type AttentionShape, infinity2bAttention, syntheticPackedHead, syntheticPyramid, syntheticSummaryRows, VAR_D16_ATTENTION } from "./synthetic-attention.js";
+import { launchChromium } from "../node/chromium.js";
+import { mimeType, resolveFile } from "../node/static-server.js";
+import { type AttentionShape, infinity2bAttention, syntheticPackedHead, syntheticPyramid, syntheticSummaryRows, VAR_D16_ATTENTION } from "../jobs/synthetic-attention.js";
 
 export const INTERACTION_TARGET_MS = 100;
 const ROOT = resolve(import.meta.dirname, "..");

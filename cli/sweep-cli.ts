@@ -3,13 +3,13 @@ import type { Command } from "commander";
 import { parseMethodSpec, parseMethodSpecList } from "../src/lib/schedules/spec.js";
 import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
-import { DEFAULT_STATS_PATH } from "./calibrate.js";
-import { parseSeeds } from "./generate.js";
-import { MODEL_DIR } from "./node-backend.js";
-import { fmtSec } from "./progress.js";
-import { readConfig } from "./schedule.js";
-import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, defaultMethodSpecs, sweep } from "./sweep.js";
-import { describeTune, tune } from "./tune.js";
+import { DEFAULT_STATS_PATH } from "../jobs/calibrate.js";
+import { parseSeeds } from "../jobs/generate.js";
+import { MODEL_DIR } from "../node/node-backend.js";
+import { fmtSec } from "../node/progress.js";
+import { readConfig } from "../jobs/schedule.js";
+import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, defaultMethodSpecs, sweep } from "../jobs/sweep.js";
+import { describeTune, tune } from "../jobs/tune.js";
 import { join } from "node:path";
 
 

@@ -6,8 +6,8 @@
  */
 import { kendallTau, scas } from "../src/lib/metrics/attention.js";
 import type { ModelConfig } from "../src/lib/var/config.js";
-import type { Row, Schema } from "./parquet.js";
-import { readScaleMass } from "./stats-store.js";
+import type { Row, Schema } from "../node/parquet.js";
+import { readScaleMass } from "../node/stats-store.js";
 
 export const STABILITY_SCHEMA: Schema = { kind: "VARCHAR", prompts: "INTEGER", class_index: "INTEGER", class_name: "VARCHAR", source_scale: "INTEGER", tau: "DOUBLE" };
 

@@ -1,10 +1,10 @@
 /** `heatkv schedule`: build a schedule for the demo model (or any config) and write its JSON. */
 import { readFileSync } from "node:fs";
-import { writeAtomic } from "./files.js";
+import { writeAtomic } from "../node/files.js";
 import { buildSchedule, getMethod, keptTokens, predictedBytes, type Schedule, stringifyReferenceOrders, stringifySchedule } from "../src/lib/schedules/index.js";
 import { type ModelConfig, parseConfig } from "../src/lib/var/config.js";
-import { loadHeadScaleStats } from "./stats-store.js";
-import { loadLowRankManifest, MODEL_DIR } from "./node-backend.js";
+import { loadHeadScaleStats } from "../node/stats-store.js";
+import { loadLowRankManifest, MODEL_DIR } from "../node/node-backend.js";
 
 export function readConfig(path: string): ModelConfig {
   let text: string;

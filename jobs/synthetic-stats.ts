@@ -23,7 +23,7 @@ import { dirname } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { STATS_SCHEMA_VERSION } from "../src/lib/metrics/calibration.js";
 import { meanMassSql, scasSql } from "../src/lib/schema/stats.js";
-import { SCALE_COLUMNS } from "./stats-store.js";
+import { SCALE_COLUMNS } from "../node/stats-store.js";
 
 export interface SyntheticShape {
   modelId: string;

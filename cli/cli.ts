@@ -2,10 +2,10 @@
 import { Command } from "commander";
 import { int, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/var/config.js";
-import { calibrate, DEFAULT_STATS_PATH } from "./calibrate.js";
-import { parseSeeds, runGenerate } from "./generate.js";
-import { loadNodeModel, MODEL_DIR } from "./node-backend.js";
-import { readConfig, runSchedule } from "./schedule.js";
+import { calibrate, DEFAULT_STATS_PATH } from "../jobs/calibrate.js";
+import { parseSeeds, runGenerate } from "../jobs/generate.js";
+import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
+import { readConfig, runSchedule } from "../jobs/schedule.js";
 import { registerSweepCommands } from "./sweep-cli.js";
 import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
 import { join } from "node:path";
