@@ -4,6 +4,7 @@
  *   <name>_tokens.parquet  one row per (prompt, layer, head, target_scale, cached entry): mass (cond row)
  * Shards are written per prompt (temp file, then rename) and merged atomically. Readers validate the
  * schema version, the model's config hash and the columns, and name the file and field on any mismatch.
+ * The columns are the schema's (src/lib/schema/stats.ts STATS_COLUMNS / TOKEN_STATS_COLUMNS), not a copy.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
@@ -11,41 +12,17 @@ import { dirname, join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { type CalibrationSettings, type PromptStats, STATS_SCHEMA_VERSION } from "../src/lib/metrics/calibration.js";
 import type { ModelConfig } from "../src/lib/var/config.js";
+import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../src/lib/schema/stats.js";
 import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules/stats.js";
 
-export const SCALE_COLUMNS = {
-  schema_version: "VARCHAR",
-  config_hash: "VARCHAR",
-  model_id: "VARCHAR",
-  prompt: "VARCHAR",
-  class_index: "INTEGER",
-  class_name: "VARCHAR",
-  seed: "INTEGER",
-  cfg: "DOUBLE",
-  top_k: "INTEGER",
-  top_p: "DOUBLE",
-  temperature: "DOUBLE",
-  backend: "VARCHAR",
-  branch: "VARCHAR",
-  layer: "INTEGER",
-  head: "INTEGER",
-  target_scale: "INTEGER",
-  source_scale: "INTEGER",
-  mass: "DOUBLE",
-} as const;
+/** Column name → DuckDB type, in order: the schema's one column list (src/lib/schema/stats.ts) as a map. */
+export type ColumnTypes = Readonly<Record<string, string>>;
+const columnTypes = (cols: readonly (readonly [name: string, type: string, meaning: string])[]): ColumnTypes => Object.freeze(Object.fromEntries(cols.map(([name, type]) => [name, type])));
 
-export const TOKEN_COLUMNS = {
-  config_hash: "VARCHAR",
-  prompt: "VARCHAR",
-  class_index: "INTEGER",
-  seed: "INTEGER",
-  layer: "INTEGER",
-  head: "INTEGER",
-  target_scale: "INTEGER",
-  source_scale: "INTEGER",
-  token: "INTEGER",
-  mass: "DOUBLE",
-} as const;
+/** The scale-level table's columns (STATS_COLUMNS); the appender in writePromptShards fills them in this order. */
+export const SCALE_COLUMNS = columnTypes(STATS_COLUMNS);
+/** The token-level table's columns (TOKEN_STATS_COLUMNS); written in this order. */
+export const TOKEN_COLUMNS = columnTypes(TOKEN_STATS_COLUMNS);
 
 export class StatsFileError extends Error {
   constructor(file: string, field: string, message: string) {
