@@ -1,6 +1,8 @@
-// attention.onnx (train/export_attention.py) vs the shipped step graph during real generation: for every
+// The head explorer's data job (jobs/explorer.ts): its AttentionRunner runs attention.onnx
+// (train/export_attention.py), checked against the shipped step graph during real generation: for every
 // scale t, layer, head and CFG row, the attention rows of t's queries summed over the queries equal the
-// step graph's attn_L{l}_H{h} masses (full cache: fed entries are every earlier token, in order, then t's own).
+// step graph's attn_L{l}_H{h} masses (full cache: fed entries are every earlier token, in order, then t's own);
+// and its tar writer.
 import { beforeAll, describe, expect, it } from "vitest";
 import { AttentionRunner, tar } from "../../jobs/explorer.js";
 import type { ScaleObservation } from "../../src/lib/var/runtime.js";

@@ -1,4 +1,4 @@
-// The cache-shape loader: rows derived from config.json, and the Parquet it writes (read back with DuckDB).
+// jobs/cache-shape.ts (src/data/cache_shape.parquet.ts): rows derived from config.json, and the Parquet it writes (read back with DuckDB).
 import {mkdtempSync, readFileSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";

@@ -1,4 +1,5 @@
-// loaders/synthetic-stats.ts: shape, schema, masses summing to 1, determinism, explorer query timings.
+// jobs/synthetic-stats.ts: shape, schema, masses summing to 1, determinism, explorer query timings; and
+// docs/stats-schema.md against the schema's column lists (src/lib/schema/stats.ts).
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,7 +8,7 @@ import { INFINITY_2B_SHAPE, syntheticConfigHash, syntheticRowCount, type Synthet
 import { SCALE_COLUMNS, validateStats } from "../../node/stats-store.js";
 import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../../src/lib/schema/stats.js";
 import type { ModelConfig } from "../../src/lib/var/config.js";
-import { ROOT, sql } from "./helpers.js";
+import { ROOT, sql } from "../tools/helpers.js";
 
 const small: SyntheticShape = { modelId: "synthetic-small", patchNums: [1, 2, 3, 4], numLayers: 3, numHeads: 4 };
 const opts = { classes: 2, seeds: 2, threads: 1 };
@@ -67,6 +68,5 @@ describe("docs/stats-schema.md", () => {
       const rows = [...part.matchAll(/^\| `(\w+)` \| (\w+) \|/gm)].map((m) => [m[1], m[2]]);
       expect(rows).toEqual(cols.map(([n, t]) => [n, t]));
     }
-    expect(STATS_COLUMNS.map(([n, t]) => [n, t])).toEqual(Object.entries(SCALE_COLUMNS));
   });
 });

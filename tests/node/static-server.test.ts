@@ -1,4 +1,4 @@
-// The e2e static server: MIME types, clean URLs, no path traversal.
+// node/static-server.ts (the e2e tests' and `npm run serve`'s server): MIME types, clean URLs, no path traversal.
 import {mkdirSync, mkdtempSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";

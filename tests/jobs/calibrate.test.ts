@@ -1,3 +1,5 @@
+// The calibration job (jobs/calibrate.ts) and its Parquet store (node/stats-store.ts): rows, resume, corrupt
+// shards, the written columns, clear errors on bad files, and the tables derived from a store (S-CAS, stability).
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,7 +7,8 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { beforeAll, describe, expect, it } from "vitest";
 import { calibrate } from "../../jobs/calibrate.js";
 import { loadNodeModel } from "../../node/node-backend.js";
-import { readScaleMass, validateStats } from "../../node/stats-store.js";
+import { readScaleMass, tokensPath, validateStats } from "../../node/stats-store.js";
+import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../../src/lib/schema/stats.js";
 import type { ModelConfig } from "../../src/lib/var/config.js";
 
 let cfg: ModelConfig;
@@ -36,6 +39,13 @@ describe("calibration job", () => {
     expect(await validateStats(full, cfg)).toEqual({ rows: 4 * perPrompt, prompts: 4 });
     const sums = await sql(`SELECT prompt, branch, layer, head, target_scale, sum(mass) AS m FROM read_parquet('${full}') GROUP BY ALL`);
     for (const r of sums) expect(Math.abs(Number(r.m) - 1)).toBeLessThan(1e-4);
+  });
+
+  it("writes exactly the schema's columns (src/lib/schema/stats.ts), in order, with their DuckDB types", async () => {
+    for (const [file, cols] of [[full, STATS_COLUMNS], [tokensPath(full), TOKEN_STATS_COLUMNS]] as const) {
+      const described = await sql(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
+      expect(described.map((c) => [c.column_name, c.column_type]), file).toEqual(cols.map(([name, type]) => [name, type]));
+    }
   });
 
   it("resumes an interrupted run without redoing finished prompts, to the same result", async () => {
