@@ -2,7 +2,7 @@
  * Head-explorer benchmark in headless chromium (part of `npm run bench`; alone: `npm run bench:explorer`).
  *
  * Shapes: the demo page (/explorer of the built site, real data) and two synthetic sets made here, not
- * shipped with the site (loaders/synthetic-attention.ts): VAR-d16 (680 tokens, 16 × 16 heads, every matrix)
+ * shipped with the site (jobs/synthetic-attention.ts): VAR-d16 (680 tokens, 16 × 16 heads, every matrix)
  * and Infinity-2B (13 scales, 32 × 16 heads, matrices of 48 heads pooled to 2,057 cells). A local server
  * serves the built site plus, per synthetic set, a harness page that imports the *built* explorer modules
  * (dist/_import/lib/site/explorer*.js) and the set's files: index.json, heads.arrow (every head's summary),

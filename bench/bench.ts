@@ -6,7 +6,7 @@
  *   compressed generation: latency per image vs full at 5–50 % (goal ≤ full at ≤ 25 %), measured = predicted bytes.
  *   schedules: recompute time per method (demo and Infinity-2B shapes; goal < 50 ms).
  *   explorer queries on synthetic stats at VAR-d16 and Infinity-2B shape (DuckDB in Node).
- *   head explorer interactions in chromium (loaders/bench-explorer.ts; alone: npm run bench:explorer).
+ *   head explorer interactions in chromium (bench/bench-explorer.ts; alone: npm run bench:explorer).
  * Options: --images N (default 20), --skip-browser.
  */
 import { mkdtempSync, rmSync } from "node:fs";

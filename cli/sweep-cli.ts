@@ -1,4 +1,4 @@
-/** `heatkv sweep` and `heatkv tune` (commander); loaders/cli.ts calls registerSweepCommands(program). */
+/** `heatkv sweep` and `heatkv tune` (commander); cli/cli.ts calls registerSweepCommands(program). */
 import type { Command } from "commander";
 import { parseMethodSpec, parseMethodSpecList } from "../src/lib/schedules/spec.js";
 import { int, modelOptions, num, samplerOptions } from "./cli-args.js";

@@ -1,6 +1,6 @@
 /**
  * Synthetic full attention at the shapes of real next-scale models, for the head explorer's benchmark
- * (loaders/bench-explorer.ts). Companion of synthetic-stats.ts (same shapes, same head types): there the
+ * (bench/bench-explorer.ts). Companion of synthetic-stats.ts (same shapes, same head types): there the
  * scale-level statistics, here whole query × key matrices in the explorer's storage format.
  *
  *   VAR-d16      patch nums 1,2,3,4,5,6,8,10,13,16 (680 tokens), 16 layers × 16 heads — every head stored

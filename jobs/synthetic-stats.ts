@@ -223,7 +223,7 @@ export async function timeExplorerQueries(file: string, opts: { repeats?: number
   }, opts.threads);
 }
 
-// CLI: tsx loaders/synthetic-stats.ts [infinity-2b|var-d16] out.parquet [--time]
+// CLI: tsx jobs/synthetic-stats.ts [infinity-2b|var-d16] out.parquet [--time]
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
   const [which = "infinity-2b", out = `/tmp/heatkv-synthetic-${which}.parquet`] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
   const shape = which === "var-d16" ? VAR_D16_SHAPE : INFINITY_2B_SHAPE;

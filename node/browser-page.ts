@@ -1,6 +1,6 @@
 /**
  * Browser side of the Node jobs that run in headless chromium (bench, wasm/webgpu calibration): the same
- * VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by loaders/browser.ts.
+ * VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by node/browser.ts.
  */
 import * as ort from "onnxruntime-web";
 import { type CalibrationSettings, calibratePrompt, type Prompt } from "../src/lib/metrics/calibration.js";

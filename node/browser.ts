@@ -1,6 +1,6 @@
 /**
  * Runs the runtime in headless Debian chromium (playwright-core) on a local static server: the page bundle
- * (loaders/browser-page.ts), onnxruntime-web's wasm files and the model are staged into a temp folder.
+ * (node/browser-page.ts), onnxruntime-web's wasm files and the model are staged into a temp folder.
  * Every request must stay on 127.0.0.1.
  */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";

@@ -1,4 +1,4 @@
-/** onnxruntime-node backend and model loading from a folder (CLI, loaders, tests). */
+/** onnxruntime-node backend and model loading from a folder (CLI, jobs, data loaders, tests). */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { MODEL_DIR } from "./paths.js";

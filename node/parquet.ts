@@ -1,5 +1,5 @@
 // Write rows to Parquet with @duckdb/node-api: an in-memory table filled through an appender, then
-// COPY … TO a temp file (FORMAT parquet), read back and returned / streamed. Used by the site's loaders.
+// COPY … TO a temp file (FORMAT parquet), read back and returned / streamed. Used by the jobs and the site's data loaders.
 import {randomUUID} from "node:crypto";
 import {readFileSync, rmSync} from "node:fs";
 import {tmpdir} from "node:os";

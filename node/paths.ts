@@ -1,4 +1,5 @@
-// Paths shared by the site's data loaders (src/data/*.ts). Resolved from this file, not the cwd.
+// Paths shared by the Node modules, the jobs and the site's data loaders (src/data/*.ts).
+// Resolved from this file, not the cwd.
 import {dirname, join} from "node:path";
 import {fileURLToPath} from "node:url";
 

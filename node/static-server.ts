@@ -1,7 +1,7 @@
 // A tiny static file server for the built site (dist/), bound to 127.0.0.1 only.
 // Correct MIME types for .wasm (application/wasm, needed for streaming compilation) and .mjs; Framework's
 // clean URLs (/system → system.html, /dir/ → dir/index.html). No COOP/COEP headers on purpose: the site
-// must work from any plain static host. CLI: `npm run serve` (tsx loaders/static-server.ts [dir] [port]).
+// must work from any plain static host. CLI: `npm run serve` (tsx node/static-server.ts [dir] [port]).
 import {createReadStream, existsSync, statSync} from "node:fs";
 import {createServer, type Server} from "node:http";
 import type {AddressInfo} from "node:net";
