@@ -9,7 +9,7 @@
 //     get an empty folder: "version known", never fetched. A page that really used one would make the
 //     build try the CDN, which the network guard (tools/offline-guard.mjs) turns into a build failure.
 // It also drops cached data-loader outputs that are older than their inputs (Framework only compares a
-// cached output with the loader file itself, not with data/ or loaders/ modules it reads).
+// cached output with the loader file itself, not with data/ or the jobs/ and node/ modules it reads).
 // Run before every build (`npm run build` does); idempotent, ~0.5 s cold, ~10 ms warm.
 import {existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, copyFileSync} from "node:fs";
 import {createRequire} from "node:module";
@@ -113,11 +113,12 @@ function newest(dir: string, skip: ReadonlySet<string>): number {
 }
 
 /**
- * Loader inputs: what loaders read or import. A change there re-runs the loaders that pages use.
+ * Loader inputs: what the data loaders (src/data) read or import: data/, jobs/, node/ and src/lib/ (never
+ * cli/ or bench/). A change there re-runs the loaders that pages use.
  * src/lib/site holds browser-only page helpers; loaders must not import it (editing a page helper should
  * not re-run, say, a calibration loader).
  */
-export const LOADER_INPUTS = ["data", "loaders", "src/lib"];
+export const LOADER_INPUTS = ["data", "jobs", "node", "src/lib"];
 export const NOT_LOADER_INPUTS = ["src/lib/site"];
 
 export function dropStaleLoaderOutputs(root = ROOT): string[] {

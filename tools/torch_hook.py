@@ -6,7 +6,7 @@ target scale t and source scale s <= t the recorder stores
     mass = mean over the n_t queries of scale t of  sum_{k in scale s} softmax(q K^T * scale)[q, k]
 
 (full-cache generation: the masses over s sum to 1). Rows are written in exactly the schema of
-loaders/stats-store.ts SCALE_COLUMNS (same names, order, DuckDB types) as one Parquet shard per process,
+src/lib/schema/stats.ts STATS_COLUMNS (same names, order, DuckDB types) as one Parquet shard per process,
 `stats-<hostname>-<pid>-r<RANK>.parquet`, so many GPU nodes / processes can write into one folder and DuckDB
 reads `folder/*.parquet`. See docs/stats-schema.md.
 
@@ -37,7 +37,7 @@ from parquet_min import write_parquet  # noqa: E402
 
 SCHEMA_VERSION = "heatkv-stats/1"
 
-# loaders/stats-store.ts SCALE_COLUMNS, same order; parquet_min types: INT32 -> INTEGER, DOUBLE, UTF8 -> VARCHAR
+# src/lib/schema/stats.ts STATS_COLUMNS, same order; parquet_min types: INT32 -> INTEGER, DOUBLE, UTF8 -> VARCHAR
 SCALE_COLUMNS = [
     ("schema_version", "UTF8"), ("config_hash", "UTF8"), ("model_id", "UTF8"), ("prompt", "UTF8"),
     ("class_index", "INT32"), ("class_name", "UTF8"), ("seed", "INT32"), ("cfg", "DOUBLE"), ("top_k", "INT32"),

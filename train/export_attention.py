@@ -10,7 +10,7 @@ returns every layer's attention probabilities:
     outputs logits [B, L, V], attn_L{l} [B, H, L, L] (row = query token, column = key token; block-causal:
             zero on keys of later scales)
 The shipped step.onnx / config.json / weights hash are not touched: this graph is an extra file, used only
-by the explorer loader (loaders/explorer.ts). Before writing, the script checks that its logits equal
+by the explorer job (jobs/explorer.ts). Before writing, the script checks that its logits equal
 VAR.forward's on random inputs.
 """
 import argparse

@@ -1,5 +1,5 @@
-// Full-cache KV size per (scale, layer, head) of the demo VAR → Parquet (see loaders/cache-shape.ts).
-import {CACHE_SHAPE_SCHEMA, cacheShapeRows, readModelConfig} from "../../loaders/cache-shape.js";
-import {writeParquetToStdout} from "../../loaders/parquet.js";
+// Full-cache KV size per (scale, layer, head) of the demo VAR → Parquet (see jobs/cache-shape.ts).
+import {CACHE_SHAPE_SCHEMA, cacheShapeRows, readModelConfig} from "../../jobs/cache-shape.js";
+import {writeParquetToStdout} from "../../node/parquet.js";
 
 await writeParquetToStdout(CACHE_SHAPE_SCHEMA, cacheShapeRows(readModelConfig()));

@@ -1,5 +1,5 @@
 // f_hat and the PyTorch-decoded image from data/model/fixture.json: the reference for the ORT-web check.
-import {readModelConfig} from "../../loaders/cache-shape.js";
-import {decodeFixture} from "../../loaders/decode-fixture.js";
+import {readModelConfig} from "../../jobs/cache-shape.js";
+import {decodeFixture} from "../../jobs/decode-fixture.js";
 
 process.stdout.write(JSON.stringify(decodeFixture(readModelConfig())));

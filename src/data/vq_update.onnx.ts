@@ -1,6 +1,6 @@
 // data/model/vq_update.onnx copied into the site (the in-browser runtime loads it).
 import {join} from "node:path";
-import {streamFileToStdout} from "../../loaders/files.js";
-import {MODEL_DIR} from "../../loaders/paths.js";
+import {streamFileToStdout} from "../../node/files.js";
+import {MODEL_DIR} from "../../node/paths.js";
 
 await streamFileToStdout(join(MODEL_DIR, "vq_update.onnx"));

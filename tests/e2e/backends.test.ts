@@ -5,9 +5,9 @@ import {mkdtempSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {describe, expect, it} from "vitest";
-import {calibrate} from "../../loaders/calibrate.js";
-import {loadNodeModel} from "../../loaders/node-backend.js";
-import {readScaleMass} from "../../loaders/stats-store.js";
+import {calibrate} from "../../jobs/calibrate.js";
+import {loadNodeModel} from "../../node/node-backend.js";
+import {readScaleMass} from "../../node/stats-store.js";
 
 export const BACKEND_TOLERANCE = 1e-4;
 

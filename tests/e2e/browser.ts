@@ -2,7 +2,7 @@
 // local server aborted (and reported): the e2e tests assert that nothing tried to leave 127.0.0.1.
 import type {Browser, BrowserContext, Page} from "playwright-core";
 
-export {CHROMIUM, CHROMIUM_FLAGS, launchChromium} from "../../loaders/chromium.js";
+export {CHROMIUM, CHROMIUM_FLAGS, launchChromium} from "../../node/chromium.js";
 
 export interface PageLog {
   /** Every request URL (pages, scripts, workers, wasm, data files). */

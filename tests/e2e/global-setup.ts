@@ -5,7 +5,7 @@ import {existsSync, readdirSync, statSync} from "node:fs";
 import {join} from "node:path";
 import {BUILD_REPORT, ROOT} from "./paths.js";
 
-const SOURCES = ["src", "loaders", "data/model", "tools", "observablehq.config.ts", "package.json"];
+const SOURCES = ["src", "jobs", "node", "data/model", "tools", "observablehq.config.ts", "package.json"];
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;

@@ -4,7 +4,7 @@ import {readFileSync} from "node:fs";
 import {join} from "node:path";
 import type {Page} from "playwright-core";
 import {beforeAll, describe, expect, it} from "vitest";
-import {loadNodeModel} from "../../loaders/node-backend.js";
+import {loadNodeModel} from "../../node/node-backend.js";
 import { parseScheduleJson, predictedBytes } from "../../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../../src/lib/enforce/index.js";
 import type {PageLog} from "./browser.js";

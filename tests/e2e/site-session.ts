@@ -6,7 +6,7 @@ import type {Browser, Page} from "playwright-core";
 import {afterAll, beforeAll, expect} from "vitest";
 import {launchChromium, recordedContext, type PageLog} from "./browser.js";
 import {DIST, SCREENSHOTS} from "./paths.js";
-import {serveStatic, type StaticServer} from "../../loaders/static-server.js";
+import {serveStatic, type StaticServer} from "../../node/static-server.js";
 
 export function expectClean(log: PageLog): void {
   expect(log.external, "requests to hosts other than 127.0.0.1").toEqual([]);

@@ -1,4 +1,4 @@
-// End-to-end: the built site (dist/) served on 127.0.0.1 by loaders/static-server.ts, in headless Debian
+// End-to-end: the built site (dist/) served on 127.0.0.1 by node/static-server.ts, in headless Debian
 // chromium. Checks real content (chart marks, SQL vs the Parquet file, the ORT output tensor), that no
 // request left 127.0.0.1, no console errors, no 404s; screenshots every page into tests/e2e/screenshots/.
 import {spawnSync} from "node:child_process";
@@ -11,7 +11,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {FRAMEWORK_CLI, guardedEnv, type BuildReport} from "../../tools/build.js";
 import {launchChromium, recordedContext, type PageLog} from "./browser.js";
 import {BUILD_REPORT, builtFile, DIST, ROOT} from "./paths.js";
-import {serveStatic, type StaticServer} from "../../loaders/static-server.js";
+import {serveStatic, type StaticServer} from "../../node/static-server.js";
 import {expectClean, screenshot} from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {

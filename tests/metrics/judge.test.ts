@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PNG } from "pngjs";
 import { describe, expect, it } from "vitest";
-import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../../loaders/node-backend.js";
+import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../../node/node-backend.js";
 import { Judge } from "../../src/lib/metrics/judge.js";
 
 const FIXTURES = join(MODEL_DIR, "..", "fixtures");

@@ -1,21 +1,7 @@
-// The sweep's aggregation math on known inputs (t-intervals, the headline rule), and a small real sweep:
-// 2 methods × 2 budgets × 2 images, interrupted and resumed to identical rows, measured bytes = predicted.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
+// The sweep's aggregation math (src/lib/metrics/sweep.ts) on known inputs: t-intervals, the headline rule,
+// the cell summaries and the quality page's tune-to-target pick. The sweep job itself: tests/jobs/sweep.test.ts.
 import { describe, expect, it } from "vitest";
-import { DEFAULT_SETTINGS } from "../../loaders/calibrate.js";
-import { cliMethodSpec, parseBudgetList } from "../../loaders/sweep-cli.js";
-import { CELL_SCHEMA, cellSummaries, cellsPath, defaultMethodSpecs, parseMethodSpec, sweep, sweepSchema } from "../../loaders/sweep.js";
-import { resolveParams } from "../../src/lib/schedules/params.js";
-import { tune } from "../../loaders/tune.js";
 import { type CellStat, ciFromMoments, headline, meanCI, smallestMeeting, summarizeCells, tCdf, tQuantile } from "../../src/lib/metrics/sweep.js";
-import { getMethod, parseScheduleJson } from "../../src/lib/schedules/index.js";
-import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
-import { readConfig } from "../../loaders/schedule.js";
-import { MODEL_DIR } from "../../loaders/node-backend.js";
-const DEMO = readConfig(join(MODEL_DIR, "config.json"));
 
 describe("Student t and mean ± CI", () => {
   it("matches tabulated t quantiles", () => {
@@ -110,121 +96,6 @@ describe("headline rule", () => {
     ]);
     expect(s[0].ci.half).toBeCloseTo((12.7062 * Math.SQRT2) / Math.SQRT2, 3);
   });
-});
-
-describe("sweep options", () => {
-  it("parses method specs and budget lists", () => {
-    expect(parseMethodSpec("heatkv:sigma=1,strict=true")).toEqual({ label: "heatkv:sigma=1,strict=true", method: "heatkv", params: { sigma: 1, strict: true } });
-    expect(parseMethodSpec(" uniform ")).toEqual({ label: "uniform", method: "uniform", params: {} });
-    expect(() => parseMethodSpec("nope")).toThrow(/must be one of/);
-    // one budget grammar (src/lib/schedules/budget.ts): a bare number is a fraction, as in `schedule --budget`
-    expect(parseBudgetList("5%,10%,50%,0.2", DEMO)).toEqual([0.05, 0.1, 0.5, 0.2]);
-    expect(() => parseBudgetList("20", DEMO)).toThrow(/did you mean "20%"/);
-    expect(() => parseBudgetList("120%", DEMO)).toThrow(/at most 100%/);
-  });
-
-  it("every default method spec has valid parameters (a typo would only show up as an all-infeasible cell)", () => {
-    for (const spec of defaultMethodSpecs()) {
-      const { method, params } = parseMethodSpec(spec);
-      const m = getMethod(method);
-      expect(() => resolveParams(m.name, m.params, params, spec), spec).not.toThrow();
-    }
-  });
-
-  it("CLI method specs: '+' joins parameters, not method names (heatkv+recalkv)", () => {
-    expect(cliMethodSpec("heatkv:sigma=1+strict=true")).toBe("heatkv:sigma=1,strict=true");
-    expect(cliMethodSpec("heatkv+recalkv")).toBe("heatkv+recalkv");
-    expect(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1")).toBe("heatkv+recalkv:rankRatio=0.25,sigma=1");
-    expect(parseMethodSpec(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1"))).toEqual({ label: "heatkv+recalkv:rankRatio=0.25,sigma=1", method: "heatkv+recalkv", params: { rankRatio: 0.25, sigma: 1 } });
-  });
-
-  it("docs/sweep.md lists every column", () => {
-    const doc = readFileSync(join(import.meta.dirname, "..", "..", "docs", "sweep.md"), "utf8");
-    for (const c of Object.keys(sweepSchema(7))) if (!/^token_agreement_s\d+$/.test(c)) expect(doc, c).toContain(`\`${c}\``);
-    expect(doc).toContain("`token_agreement_s0` … `token_agreement_s<K−1>`");
-    for (const c of Object.keys(CELL_SCHEMA)) if (!/_(mean|ci_lo|ci_hi)$/.test(c) || c === "ms_mean") expect(doc, c).toContain(`\`${c}\``);
-  });
-
-  it("the pages sample like the calibration job and the sweep", () => {
-    expect(SWEEP_SAMPLER).toEqual(DEFAULT_SETTINGS);
-  });
-});
-
-async function readRows(file: string, order = "label, budget_ratio, class_index, seed"): Promise<Record<string, unknown>[]> {
-  const db = await DuckDBInstance.create(":memory:");
-  const c = await db.connect();
-  try {
-    return (await c.runAndReadAll(`SELECT * FROM read_parquet('${file}') ORDER BY ${order}`)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
-
-const withoutTimes = (rows: Record<string, unknown>[]) => rows.map(({ ms, ort_ms, ...r }) => r);
-
-describe("sweep job (2 methods × 2 budgets × 2 images)", () => {
-  const opts = { methods: ["heatkv", "uniform"], budgets: [0.1, 0.3], classes: [0], seeds: [101, 102], progress: false, log: () => {} };
-
-  it("resumes after an interruption to identical rows; measured peak bytes = predicted on every row", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "heatkv-sweep-"));
-    const straight = await sweep({ ...opts, out: join(dir, "a", "sweep.parquet") });
-    expect(straight).toMatchObject({ complete: true, cells: 5, computed: 5, infeasible: 1 });
-
-    const out = join(dir, "b", "sweep.parquet");
-    const first = await sweep({ ...opts, out, limit: 2 });
-    expect(first).toMatchObject({ complete: false, computed: 2 });
-    expect(() => readFileSync(out)).toThrow();
-    // a crash mid-write leaves a temp file; a damaged shard is redone
-    const shardDir = join(`${out}.shards`, readdirSync(`${out}.shards`)[0]);
-    const shards = readdirSync(shardDir);
-    writeFileSync(join(shardDir, "partial.json.123.tmp"), "{");
-    writeFileSync(join(shardDir, shards[1]), "{ not json");
-    const second = await sweep({ ...opts, out });
-    expect(second).toMatchObject({ complete: true, computed: 4, reused: 1 });
-    expect(readdirSync(shardDir).some((f) => f.endsWith(".tmp"))).toBe(false);
-    const again = await sweep({ ...opts, out });
-    expect(again).toMatchObject({ complete: true, computed: 0, reused: 5, images: 0 });
-
-    const a = await readRows(straight.out);
-    const b = await readRows(out);
-    expect(withoutTimes(b)).toEqual(withoutTimes(a));
-    // full: 2 rows, uniform: 2 × 2, heatkv@30 %: 2, heatkv@10 %: one infeasible row (σ = 3 needs ≥ 15.4 %)
-    expect(a.length).toBe(2 + 4 + 2 + 1);
-    const infeasible = a.filter((r) => r.infeasible);
-    expect(infeasible.map((r) => [r.label, r.budget_ratio])).toEqual([["heatkv", 0.1]]);
-    expect(String(infeasible[0].message)).toMatch(/infeasible/);
-    for (const r of a.filter((x) => !x.infeasible)) {
-      expect(r.measured_peak_bytes).toBe(r.predicted_peak_bytes);
-      expect(r.bytes_match).toBe(true);
-      expect(Number(r.measured_peak_bytes)).toBeLessThanOrEqual(Number(r.budget_bytes) + 1e-6);
-      expect(r.psnr_db as number).toBeGreaterThan(0);
-      expect(r.token_agreement_s0).toBe(1); // scale 0 sees no cache: always identical
-    }
-    const full = a.filter((r) => r.method === "full");
-    expect(full.every((r) => r.identical === true && r.psnr_db === 100 && r.ssim === 1 && r.feature_distance === 0)).toBe(true);
-    const cells = await readRows(cellsPath(out), "label, budget_ratio");
-    expect(cells.length).toBe(5);
-    expect(cellSummaries(a as never).length).toBe(5);
-  }, 120_000);
-});
-
-describe("tune", () => {
-  it("finds a budget meeting the target on the calibration prompts and exports it with the measurements", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "heatkv-tune-"));
-    const out = join(dir, "tuned.json");
-    const r = await tune({ metric: "token-agreement", target: 0.5, method: "uniform", classes: [0, 1], calibrationSeeds: [1], evalSeeds: [101], tolerance: 0.05, out, log: () => {} });
-    expect(r.calibration.metric.mean).toBeGreaterThanOrEqual(0.5);
-    expect(r.calibration.meetsTarget).toBe(true);
-    expect(r.calibration.bytesMatch && r.evaluation.bytesMatch).toBe(true);
-    const c = r.candidates[0];
-    // bisection invariant: the chosen budget meets the target; a probe within the tolerance below it did not (or it is the minimum)
-    const misses = c.probes.filter((p) => !p.meets && p.ratio < c.ratio!);
-    if (c.ratio! > c.minFeasibleRatio) expect(Math.max(...misses.map((p) => p.ratio))).toBeGreaterThanOrEqual(c.ratio! - 0.05 - 1e-9);
-    const back = parseScheduleJson(readFileSync(out, "utf8"), readConfig(join(MODEL_DIR, "config.json")), out);
-    expect(back.budget.ratio).toBe(r.schedule.budget.ratio);
-    expect((back.details.tuning as { calibration: { metric: { mean: number } } }).calibration.metric.mean).toBe(r.calibration.metric.mean);
-  }, 120_000);
 });
 
 describe("smallestMeeting (the quality page's tune-to-target control)", () => {

@@ -1,7 +1,7 @@
 /** Shared test helpers: the demo config, tiny models, and a fake runtime loop that drives a CachePolicy. */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { MODEL_DIR } from "../../loaders/paths.js";
+import { MODEL_DIR } from "../../node/paths.js";
 import type { Schedule } from "../../src/lib/schedules/schedule.js";
 import type { ScheduleModel } from "../../src/lib/schedules/shape.js";
 import { type ModelConfig, modelShape, parseConfig } from "../../src/lib/model/index.js";

@@ -4,7 +4,7 @@
  * keptTokens, for every method. Uses only the model's config + generate().
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLowRankManifest, loadNodeModel } from "../../loaders/node-backend.js";
+import { loadLowRankManifest, loadNodeModel } from "../../node/node-backend.js";
 import { heatkvMinRatio } from "../../src/lib/schedules/methods/heatkv.js";
 import { scheduleToPolicy } from "../../src/lib/enforce/policy.js";
 import { METHOD_NAMES, buildSchedule } from "../../src/lib/schedules/registry.js";

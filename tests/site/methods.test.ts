@@ -5,7 +5,7 @@ import { compressingMethods, methodParams, methodsWithParam, nonDefaultParams, r
 
 describe("site method facts from the registry", () => {
   it("sweep labels: method alone at its defaults, else the non-default parameters in declaration order", () => {
-    // the sweep's default cells (loaders/sweep.ts defaultMethodSpecs) keep their labels
+    // the sweep's default cells (jobs/sweep.ts defaultMethodSpecs) keep their labels
     for (const label of ["heatkv", "h2o", "heatkv:sigma=1", "heatkv:sigma=2", "recalkv:sigma=0", "heatkv+recalkv:rankRatio=0.25,sigma=1"]) {
       const spec = parseMethodSpec(label);
       expect(sweepLabel(spec.method, spec.params)).toBe(label);

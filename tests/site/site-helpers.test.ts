@@ -44,10 +44,10 @@ describe("system page SQL", () => {
 });
 
 describe("prefill: stale loader outputs", () => {
-  it("drops cached outputs older than data/, loaders/ or src/lib/, and keeps npm caches", () => {
+  it("drops cached outputs older than data/, jobs/, node/ or src/lib/, and keeps npm caches", () => {
     const root = mkdtempSync(join(tmpdir(), "heatkv-prefill-"));
     const cache = join(root, "src", ".observablehq", "cache");
-    for (const d of [join(root, "data", "model"), join(root, "loaders"), join(cache, "data"), join(cache, "_npm", "d3@7.9.2")]) {
+    for (const d of [join(root, "data", "model"), join(root, "jobs"), join(cache, "data"), join(cache, "_npm", "d3@7.9.2")]) {
       mkdirSync(d, {recursive: true});
     }
     const old = new Date(Date.now() - 60_000);
@@ -57,8 +57,8 @@ describe("prefill: stale loader outputs", () => {
     writeFileSync(npm, "x");
     utimesSync(output, old, old);
     utimesSync(npm, old, old);
-    writeFileSync(join(root, "loaders", "a.ts"), "");
-    utimesSync(join(root, "loaders", "a.ts"), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+    writeFileSync(join(root, "jobs", "a.ts"), "");
+    utimesSync(join(root, "jobs", "a.ts"), new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
     expect(dropStaleLoaderOutputs(root)).toEqual([]);
     writeFileSync(join(root, "data", "model", "config.json"), "{}"); // newer input
     expect(dropStaleLoaderOutputs(root)).toEqual([join("src", ".observablehq", "cache", "data", "x.parquet")]);

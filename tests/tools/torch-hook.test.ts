@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { calibrate } from "../../loaders/calibrate.js";
-import { SCALE_COLUMNS, validateStats } from "../../loaders/stats-store.js";
+import { calibrate } from "../../jobs/calibrate.js";
+import { SCALE_COLUMNS, validateStats } from "../../node/stats-store.js";
 import { type ModelConfig, parseConfig } from "../../src/lib/model/index.js";
 import { lastJson, PYTHON, python, pythonHas, ROOT, sql } from "./helpers.js";
 

@@ -7,15 +7,15 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../loaders/node-backend.js";
+import { loadLowRankManifest, loadNodeModel, MODEL_DIR } from "../../node/node-backend.js";
 import { buildSchedule } from "../../src/lib/schedules/registry.js";
 import { keptTokens, predictedBytes } from "../../src/lib/schedules/schedule.js";
 import { scheduleToPolicy } from "../../src/lib/enforce/policy.js";
 import { lowRankFixtureFeeds } from "../../src/lib/var/selfcheck.js";
 import { LatentCache } from "../../src/lib/var/latentcache.js";
 import { type LowRankManifest, latentWidths, parseLowRankManifest } from "../../src/lib/model/index.js";
-import { variantFileSha } from "../../loaders/sweep.js";
-import { runGenerate } from "../../loaders/generate.js";
+import { variantFileSha } from "../../jobs/sweep.js";
+import { runGenerate } from "../../jobs/generate.js";
 import { stringifySchedule } from "../../src/lib/schedules/json.js";
 import type { VarModel } from "../../src/lib/var/runtime.js";
 

@@ -2,7 +2,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../../loaders/node-backend.js";
+import { folderReader, loadNodeModel, MODEL_DIR, nodeBackend } from "../../node/node-backend.js";
 import { fixtureStepFeeds } from "../../src/lib/var/selfcheck.js";
 import type { CachePolicy, VarModel } from "../../src/lib/var/runtime.js";
 import { VarModel as VM } from "../../src/lib/var/runtime.js";

@@ -1,4 +1,4 @@
-// The head-attention explorer (page: explorer.md; benchmark: loaders/bench-explorer.ts): composes the views
+// The head-attention explorer (page: explorer.md; benchmark: bench/bench-explorer.ts): composes the views
 // of ./explorer/ around one state (mirrored in the URL query string) and redraws only the views a change
 // touches. Every matrix and grid is drawn on <canvas> (never one DOM element per cell); Plot draws the
 // colour legends. Views, each a module with its pure state → drawing-data functions:

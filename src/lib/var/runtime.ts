@@ -11,7 +11,7 @@ import { LOW_RANK_MANIFEST, type LowRankVariant, findVariant, parseLowRankManife
 import { sha256Hex } from "../model/sha256.js";
 import { checkVariantFile } from "./lowrank.js";
 import { type LowRankStepFixture, lowRankSelfCheck, type SelfCheck, stepSelfCheck } from "./selfcheck.js";
-import { DEFAULT_SAMPLER, guidanceAt, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
+import { DEFAULT_SAMPLER, guidanceAt, MAX_SEED, Rng, type SamplerOptions, sampleTokens, validateSampler } from "./sampler.js";
 
 /** What the queries of one scale did with the cache they were given. */
 export interface ScaleObservation {
@@ -221,7 +221,7 @@ export class VarModel {
     const cfg = this.config;
     const sampler = validateSampler({ ...DEFAULT_SAMPLER, ...definedOnly(opts) });
     const classIndex = resolveClass(cfg, opts.classIndex);
-    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > 0xffffffff) throw new Error(`seed must be an integer in [0, 4294967295] (unsigned 32-bit), got ${opts.seed}`);
+    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > MAX_SEED) throw new Error(`seed must be an integer in [0, ${MAX_SEED}] (unsigned 32-bit), got ${opts.seed}`);
     const rng = new Rng(opts.seed);
     const useUncond = sampler.cfg > 0;
     const rows = useUncond ? 2 : 1;

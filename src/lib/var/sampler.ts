@@ -3,6 +3,9 @@
  * and in the browser: the same seed gives the same tokens on every backend that gives the same logits.
  */
 
+/** Seeds are unsigned 32-bit integers: the generator is seeded from them as they are (never wrapped). */
+export const MAX_SEED = 0xffffffff;
+
 /** xoshiro128** seeded through splitmix32; `next()` returns a float in [0, 1). */
 export class Rng {
   private s = new Uint32Array(4);

@@ -11,7 +11,7 @@ import { type GenerateResult, VarModel } from "../../var/runtime.js";
 import { type OrtWebModule, webBackend, type WebPreference } from "../../var/web.js";
 import type { ParamValue } from "../methods.js";
 
-/** The sampler of the calibration job and the sweep (loaders/calibrate.ts DEFAULT_SETTINGS). */
+/** The sampler of the calibration job and the sweep (jobs/calibrate.ts DEFAULT_SETTINGS). */
 export const SWEEP_SAMPLER = {cfg: 3, topK: 0, topP: 0.95, temperature: 1};
 
 /** A file the page publishes (a FileAttachment). */

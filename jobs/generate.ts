@@ -1,0 +1,107 @@
+/** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
+import { MAX_SEED } from "../src/lib/var/sampler.js";
+import { readFileSync } from "node:fs";
+import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
+import { scheduleToPolicy } from "../src/lib/enforce/index.js";
+import { resolveClass } from "../src/lib/model/index.js";
+import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
+import { gridRgba, writePng } from "../node/png.js";
+import { Progress } from "../node/progress.js";
+
+export interface GenerateCliOptions {
+  class?: string;
+  seed: number;
+  seeds?: number[];
+  cfg: number;
+  topK: number;
+  topP: number;
+  temperature: number;
+  out: string;
+  grid: boolean;
+  zoom: number;
+  /** path of a schedule JSON to enforce */
+  schedule?: string;
+}
+
+export function readSchedule(path: string, model: VarModel): Schedule {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(`${path}: not found`);
+  }
+  return parseScheduleJson(text, model.config, path);
+}
+
+/** The most seeds one list may name (a typo such as 1-100000000 is refused before any work starts). */
+export const MAX_SEEDS = 100_000;
+
+export function parseSeeds(spec: string, option = "--seeds"): number[] {
+  const out: number[] = [];
+  for (const part of spec.split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (!m) throw new Error(`${option}: cannot parse "${part}" (use e.g. 1-8 or 1,2,5)`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a > MAX_SEED || b > MAX_SEED) throw new Error(`${option}: "${part}" is outside the seed range 0..${MAX_SEED} (seeds are unsigned 32-bit)`);
+    if (b < a) throw new Error(`${option}: range "${part}" is empty`);
+    if (out.length + (b - a + 1) > MAX_SEEDS) throw new Error(`${option}: "${spec}" names ${out.length + (b - a + 1)} seeds or more; at most ${MAX_SEEDS}`);
+    for (let s = a; s <= b; s++) out.push(s);
+  }
+  if (new Set(out).size !== out.length) throw new Error(`${option}: "${spec}" names a seed twice`);
+  return out;
+}
+
+function zoomImage(img: Float32Array, size: number, zoom: number): Float32Array {
+  if (zoom === 1) return img;
+  const S = size * zoom;
+  const out = new Float32Array(3 * S * S);
+  for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[c * S * S + y * S + x] = img[c * size * size + Math.floor(y / zoom) * size + Math.floor(x / zoom)];
+  return out;
+}
+
+export function describe(r: GenerateResult, className: string): string {
+  const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  return `${className} seed ${r.seed}: ${r.totalMs.toFixed(0)} ms (ORT ${r.ortMs.toFixed(0)} ms, JS ${(r.totalMs - r.ortMs).toFixed(0)} ms), KV cache peak ${kb(r.peakCacheBytes)} final ${kb(r.finalCacheBytes)} [${r.policy}${r.lowRank ? `, ReCalKV low-rank variant ${r.lowRank}` : ""}]`;
+}
+
+export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (s: string) => void = console.log): Promise<GenerateResult[]> {
+  const cfg = model.config;
+  if (!Number.isInteger(o.zoom) || o.zoom < 1 || o.zoom > 16) throw new Error(`--zoom must be an integer 1..16, got ${o.zoom}`);
+  const classes = o.grid ? (o.class ? [resolveClass(cfg, o.class)] : cfg.classes.map((_, i) => i)) : [resolveClass(cfg, o.class ?? "0")];
+  const seeds = o.grid ? (o.seeds ?? parseSeeds("1-8")) : [o.seed];
+  const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
+  const schedule = o.schedule ? readSchedule(o.schedule, model) : null;
+  // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
+  if (schedule?.lowRank) {
+    // the file's variant, widths and groups must be the shipped ones (the byte accounting relies on them)
+    checkLowRankVariant(schedule.lowRank, await model.lowRankManifest(), o.schedule as string);
+    model = await model.lowRank(schedule.lowRank.variant);
+  }
+  const results: GenerateResult[] = [];
+  for (const c of classes) {
+    for (const seed of seeds) {
+      const policy = schedule ? scheduleToPolicy(schedule, cfg) : undefined; // fresh per image (dynamic scorers keep state)
+      const r = await model.generate({ classIndex: c, seed, cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature, policy });
+      results.push(r);
+      if (bar) bar.tick();
+      else log(describe(r, cfg.classes[c]));
+    }
+  }
+  if (schedule) {
+    const r = results[0];
+    const pred = predictedBytes(schedule, r.sampler.cfg > 0 ? 2 : 1, 4);
+    log(`schedule ${o.schedule}: ${schedule.method} at ${(100 * schedule.budget.ratio).toFixed(1)} % of ${schedule.budget.denominator}`);
+    log("scale | kept entries (all heads) | measured bytes | predicted bytes");
+    for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
+  }
+  const size = cfg.imageSize * o.zoom;
+  writePng(o.out, gridRgba(results.map((r) => zoomImage(r.image, cfg.imageSize, o.zoom)), size, o.grid ? seeds.length : 1, o.grid ? 2 : 0));
+  if (bar) {
+    const ms = results.map((r) => r.totalMs);
+    const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
+    log(`${results.length} images (${classes.length} classes × ${seeds.length} seeds, one row per class): mean ${mean.toFixed(0)} ms/image, KV cache peak ${(results[0].peakCacheBytes / 1024).toFixed(1)} KiB per image`);
+  }
+  log(`wrote ${o.out}`);
+  return results;
+}

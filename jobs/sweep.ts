@@ -1,0 +1,503 @@
+/**
+ * The quality-vs-memory sweep (`heatkv sweep`, src/data/sweep.parquet.ts): methods × budgets × an evaluation
+ * set of classes × seeds (disjoint from the calibration seeds 1–2), every image generated with a physically
+ * pruned cache and compared with the full-cache image of the same class and seed (docs/sweep.md).
+ *
+ * Resumable and atomic: one JSON shard per (method, budget) cell under <out>.shards/<eval-set hash>/, named
+ * by a hash of the schedule itself (so new statistics or parameters redo the cell), written to a temp file
+ * and renamed. An interrupted run redoes only the missing cells; the Parquet outputs (per image, and per
+ * cell) are written atomically once every cell is done.
+ */
+import { resolveParams } from "../src/lib/schedules/params.js";
+import { type MethodSpec, parseMethodSpec } from "../src/lib/schedules/spec.js";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { CalibrationSettings } from "../src/lib/metrics/calibration.js";
+import { featureDistance, frechetDistance, psnr, ssim, tokenAgreement } from "../src/lib/metrics/image.js";
+import { Judge } from "../src/lib/metrics/judge.js";
+import { EVAL_SEEDS, meanCI, SWEEP_METRICS } from "../src/lib/metrics/sweep.js";
+import { buildSchedule, getMethod, type HeadScaleStats, METHOD_NAMES, predictedBytes, type Schedule, ScheduleError, stringifySchedule } from "../src/lib/schedules/index.js";
+import { scheduleToPolicy } from "../src/lib/enforce/index.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
+import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
+import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH } from "./calibrate.js";
+import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
+import type { LowRankManifest } from "../src/lib/model/index.js";
+import { type ColumnType, type Row, toParquet } from "../node/parquet.js";
+import { writeAtomic } from "../node/files.js";
+import { Progress } from "../node/progress.js";
+import { loadHeadScaleStats } from "../node/stats-store.js";
+
+/** Bump when a metric definition or the row layout changes: every cell is then recomputed. */
+export const SWEEP_VERSION = "heatkv-sweep/1";
+/** Evaluation seeds (every class); calibration uses seeds 1–2, so the two sets are disjoint. */
+export const DEFAULT_EVAL_SEEDS = EVAL_SEEDS;
+export const DEFAULT_BUDGETS = [0.05, 0.1, 0.2, 0.3, 0.5];
+/** PSNR of identical images is +∞; it is stored capped at this value and flagged `identical`. */
+export const PSNR_CAP_DB = 100;
+export const DEFAULT_SWEEP_PATH = join(import.meta.dirname, "..", ".heatkv", "sweep", "sweep.parquet");
+export const cellsPath = (out: string) => out.replace(/\.parquet$/, "") + "_cells.parquet";
+
+/**
+ * Every registered method at its defaults (full is the reference), HeatKV with σ = 1 and 2 (σ = 3 needs ≥ 15.4 %),
+ * recalkv with σ = 0 (the all-latent cache, for comparison with its default σ = 3 exact sink scales) and
+ * heatkv+recalkv with rank ratio 0.25 and σ = 1 (its default σ = 3 holds the sink scales exact, so it also
+ * needs ≥ 15.4 %; recalkv and heatkv+recalkv at their defaults are in the first list).
+ */
+export function defaultMethodSpecs(): string[] {
+  return [...METHOD_NAMES.filter((m) => m !== "full"), "heatkv:sigma=1", "heatkv:sigma=2", "recalkv:sigma=0", "heatkv+recalkv:rankRatio=0.25,sigma=1"];
+}
+
+export { type MethodSpec, parseMethodSpec };
+
+export interface Prompt {
+  classIndex: number;
+  seed: number;
+}
+
+/** The full-cache images (and their judgement) that every compressed image is compared with. */
+export interface ReferenceSet {
+  prompts: Prompt[];
+  results: GenerateResult[];
+  features: Float32Array[];
+  predicted: number[];
+  confidence: number[];
+  schedule: Schedule;
+}
+
+/** What a sweep or a tuning run needs loaded once: model, judge, settings, statistics. */
+export interface EvalContext {
+  model: VarModel;
+  judge: Judge;
+  settings: CalibrationSettings;
+  stats?: HeadScaleStats;
+  /** the model's ReCalKV variants (recalkv.json) for low-rank methods */
+  lowRank?: LowRankManifest;
+}
+
+export async function loadEvalContext(o: { modelDir?: string; threads?: number; settings?: Partial<CalibrationSettings>; stats?: string; needStats: boolean; needLowRank?: boolean }): Promise<EvalContext> {
+  const modelDir = o.modelDir ?? MODEL_DIR;
+  const model = await loadNodeModel(modelDir, o.threads ?? 1);
+  const judge = await Judge.load(nodeBackend(o.threads ?? 1), model.config, folderReader(modelDir));
+  let stats: HeadScaleStats | undefined;
+  if (o.needStats) {
+    const file = o.stats ?? DEFAULT_STATS_PATH;
+    // the default store is filled (calibration set: every class × seeds 1–2) when missing; a no-op otherwise
+    if (file === DEFAULT_STATS_PATH) await calibrate({ out: file, modelDir, progress: false, log: () => {} });
+    stats = await loadHeadScaleStats(file, model.config);
+  }
+  const lowRank = o.needLowRank ? loadLowRankManifest(model.config, modelDir) : undefined;
+  return { model, judge, settings: { ...DEFAULT_SETTINGS, ...o.settings }, stats, lowRank };
+}
+
+/** sha256 of the model's four ONNX graphs (config_hash covers only the shapes; the weights are in the graphs). */
+export function modelFingerprint(modelDir: string, cfg: ModelConfig): string {
+  const h = createHash("sha256");
+  for (const f of [cfg.files.step, cfg.files.vq_update, cfg.files.vq_decode, cfg.files.classifier]) h.update(f).update(readFileSync(join(modelDir, f)));
+  return h.digest("hex").slice(0, 16);
+}
+
+/** sha256 (16 hex, as recalkv.json's fileSha256) of a ReCalKV variant's step graph as it is on disk. */
+export function variantFileSha(modelDir: string, file: string): string {
+  return createHash("sha256").update(readFileSync(join(modelDir, file))).digest("hex").slice(0, 16);
+}
+
+export const rowsOf = (settings: CalibrationSettings) => (settings.cfg > 0 ? 2 : 1);
+
+async function generateAll(ctx: EvalContext, prompts: Prompt[], schedule: Schedule, onImage?: () => void): Promise<GenerateResult[]> {
+  const out: GenerateResult[] = [];
+  // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
+  const model = schedule.lowRank ? await ctx.model.lowRank(schedule.lowRank.variant) : ctx.model;
+  for (const p of prompts) {
+    const policy = scheduleToPolicy(schedule, ctx.model.config); // fresh per image: dynamic scorers keep state
+    out.push(await model.generate({ classIndex: p.classIndex, seed: p.seed, ...ctx.settings, policy }));
+    onImage?.();
+  }
+  return out;
+}
+
+export async function referenceSet(ctx: EvalContext, prompts: Prompt[], onImage?: () => void): Promise<ReferenceSet> {
+  const schedule = buildSchedule("full", ctx.model.config, "100%");
+  const results = await generateAll(ctx, prompts, schedule, onImage);
+  const j = await ctx.judge.judge(results.map((r) => r.image));
+  return { prompts, results, features: j.features, predicted: j.predicted, confidence: j.confidence, schedule };
+}
+
+/** Per-image metrics of `schedule` on the reference's prompts; `fdEmoji` and `accuracy` over the whole set. */
+export async function evaluateSchedule(ctx: EvalContext, ref: ReferenceSet, schedule: Schedule, onImage?: () => void) {
+  const cfg = ctx.model.config;
+  const results = schedule.method === "full" && schedule === ref.schedule ? ref.results : await generateAll(ctx, ref.prompts, schedule, onImage);
+  const j = schedule === ref.schedule ? { features: ref.features, predicted: ref.predicted, confidence: ref.confidence } : await ctx.judge.judge(results.map((r) => r.image));
+  const predicted = predictedBytes(schedule, rowsOf(ctx.settings), 4).peak;
+  const images = results.map((r, i) => {
+    const full = ref.results[i];
+    const raw = psnr(r.image, full.image);
+    return {
+      classIndex: r.classIndex,
+      seed: r.seed,
+      predictedPeakBytes: predicted,
+      measuredPeakBytes: r.peakCacheBytes,
+      ms: r.totalMs,
+      ortMs: r.ortMs,
+      psnr: Math.min(raw, PSNR_CAP_DB),
+      identical: raw === Number.POSITIVE_INFINITY,
+      ssim: ssim(r.image, full.image, cfg.imageSize),
+      tokenAgreement: tokenAgreement(r.tokens, full.tokens),
+      featureDistance: featureDistance(j.features[i], ref.features[i]),
+      judgePredicted: j.predicted[i],
+      judgeConfidence: j.confidence[i],
+      judgeCorrect: j.predicted[i] === r.classIndex,
+    };
+  });
+  const fdEmoji = results.length >= 2 ? frechetDistance(j.features, ref.features) : Number.NaN;
+  const accuracy = images.filter((x) => x.judgeCorrect).length / Math.max(1, images.length);
+  return { images, fdEmoji, accuracy };
+}
+
+export type ImageEval = Awaited<ReturnType<typeof evaluateSchedule>>["images"][number];
+
+// ---------------------------------------------------------------------------------------------------------
+// the sweep job
+
+export interface SweepOptions {
+  /** method specs, e.g. ["heatkv", "heatkv:sigma=1", "scalekv"] (default: defaultMethodSpecs()) */
+  methods?: string[];
+  /** budget ratios in (0, 1] (default 5, 10, 20, 30, 50 %) */
+  budgets?: number[];
+  classes?: number[];
+  seeds?: number[];
+  settings?: Partial<CalibrationSettings>;
+  /** calibration statistics for calibrated methods (default: the default store, filled when missing) */
+  stats?: string;
+  out?: string;
+  modelDir?: string;
+  threads?: number;
+  /** stop after this many newly computed cells (tests of resumption) */
+  limit?: number;
+  log?: (s: string) => void;
+  progress?: boolean;
+}
+
+export interface SweepResult {
+  out: string;
+  cellsOut: string;
+  complete: boolean;
+  cells: number;
+  computed: number;
+  reused: number;
+  infeasible: number;
+  images: number;
+  rows: number;
+  wallSeconds: number;
+}
+
+interface CellShard {
+  version: string;
+  key: string;
+  label: string;
+  rows: Row[];
+  seconds: number;
+}
+
+interface Cell {
+  spec: MethodSpec;
+  ratio: number;
+  key: string;
+  file: string;
+  schedule?: Schedule;
+  error?: string;
+}
+
+const sha = (v: unknown, n = 16) => createHash("sha256").update(typeof v === "string" ? v : JSON.stringify(v)).digest("hex").slice(0, n);
+const budgetString = (ratio: number) => `${+(ratio * 100).toFixed(6)}%`;
+
+export function sweepSchema(numScales: number): Record<string, ColumnType> {
+  const s: Record<string, ColumnType> = {
+    sweep_version: "VARCHAR",
+    config_hash: "VARCHAR",
+    model_id: "VARCHAR",
+    weights_sha: "VARCHAR",
+    label: "VARCHAR",
+    method: "VARCHAR",
+    kind: "VARCHAR",
+    params: "VARCHAR",
+    budget_ratio: "DOUBLE",
+    budget_given: "VARCHAR",
+    budget_bytes: "DOUBLE",
+    full_cache_bytes: "BIGINT",
+    infeasible: "BOOLEAN",
+    message: "VARCHAR",
+    class_index: "INTEGER",
+    class_name: "VARCHAR",
+    seed: "INTEGER",
+    cfg: "DOUBLE",
+    top_k: "INTEGER",
+    top_p: "DOUBLE",
+    temperature: "DOUBLE",
+    predicted_peak_bytes: "BIGINT",
+    measured_peak_bytes: "BIGINT",
+    bytes_match: "BOOLEAN",
+    ms: "DOUBLE",
+    ort_ms: "DOUBLE",
+    psnr_db: "DOUBLE",
+    identical: "BOOLEAN",
+    ssim: "DOUBLE",
+    feature_distance: "DOUBLE",
+  };
+  for (let k = 0; k < numScales; k++) s[`token_agreement_s${k}`] = "DOUBLE";
+  Object.assign(s, {
+    token_agreement_last: "DOUBLE",
+    judge_predicted: "INTEGER",
+    judge_predicted_name: "VARCHAR",
+    judge_confidence: "DOUBLE",
+    judge_correct: "BOOLEAN",
+    fd_emoji: "DOUBLE",
+    class_accuracy: "DOUBLE",
+    n_images: "INTEGER",
+  });
+  return s;
+}
+
+export const CELL_SCHEMA: Record<string, ColumnType> = {
+  label: "VARCHAR",
+  method: "VARCHAR",
+  params: "VARCHAR",
+  budget_ratio: "DOUBLE",
+  budget_bytes: "DOUBLE",
+  infeasible: "BOOLEAN",
+  message: "VARCHAR",
+  n_images: "INTEGER",
+  measured_peak_bytes: "DOUBLE",
+  predicted_peak_bytes: "DOUBLE",
+  all_bytes_match: "BOOLEAN",
+  identical_fraction: "DOUBLE",
+  ms_mean: "DOUBLE",
+  fd_emoji: "DOUBLE",
+  class_accuracy: "DOUBLE",
+  ...Object.fromEntries(Object.keys(SWEEP_METRICS).flatMap((m) => [[`${m}_mean`, "DOUBLE"], [`${m}_ci_lo`, "DOUBLE"], [`${m}_ci_hi`, "DOUBLE"]])),
+};
+
+function cellRows(cfg: ModelConfig, weights: string, settings: CalibrationSettings, cell: Cell, ev: Awaited<ReturnType<typeof evaluateSchedule>> | null): Row[] {
+  const s = cell.schedule;
+  const fullBytes = buildSchedule("full", cfg, "100%").budget.bytes;
+  const common: Row = {
+    sweep_version: SWEEP_VERSION,
+    config_hash: cfg.configHash,
+    model_id: cfg.modelId,
+    weights_sha: weights,
+    label: cell.spec.label,
+    method: cell.spec.method,
+    kind: s ? (s.method === "full" ? "full" : s.kind) : null,
+    params: JSON.stringify(s ? s.params : cell.spec.params),
+    budget_ratio: cell.ratio,
+    budget_given: budgetString(cell.ratio),
+    budget_bytes: cell.ratio * fullBytes,
+    full_cache_bytes: fullBytes,
+    infeasible: !s,
+    message: cell.error ?? null,
+    cfg: settings.cfg,
+    top_k: settings.topK,
+    top_p: settings.topP,
+    temperature: settings.temperature,
+  };
+  if (!ev) return [common];
+  const K = cfg.patchNums.length;
+  return ev.images.map((im) => {
+    const row: Row = {
+      ...common,
+      class_index: im.classIndex,
+      class_name: cfg.classes[im.classIndex],
+      seed: im.seed,
+      predicted_peak_bytes: im.predictedPeakBytes,
+      measured_peak_bytes: im.measuredPeakBytes,
+      bytes_match: im.predictedPeakBytes === im.measuredPeakBytes,
+      ms: im.ms,
+      ort_ms: im.ortMs,
+      psnr_db: im.psnr,
+      identical: im.identical,
+      ssim: im.ssim,
+      feature_distance: im.featureDistance,
+    };
+    for (let k = 0; k < K; k++) row[`token_agreement_s${k}`] = im.tokenAgreement[k];
+    Object.assign(row, {
+      token_agreement_last: im.tokenAgreement[K - 1],
+      judge_predicted: im.judgePredicted,
+      judge_predicted_name: cfg.classes[im.judgePredicted],
+      judge_confidence: im.judgeConfidence,
+      judge_correct: im.judgeCorrect,
+      fd_emoji: Number.isFinite(ev.fdEmoji) ? ev.fdEmoji : null,
+      class_accuracy: ev.accuracy,
+      n_images: ev.images.length,
+    });
+    return row;
+  });
+}
+
+/** One summary row per cell (means with 95 % t-intervals, FD-emoji, class accuracy). */
+export function cellSummaries(rows: readonly Row[]): Row[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = `${r.label}\u0000${r.budget_ratio}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const r0 = g[0];
+    const out: Row = {
+      label: r0.label,
+      method: r0.method,
+      params: r0.params,
+      budget_ratio: r0.budget_ratio,
+      budget_bytes: r0.budget_bytes,
+      infeasible: r0.infeasible,
+      message: r0.message,
+      n_images: r0.infeasible ? 0 : g.length,
+    };
+    if (!r0.infeasible) {
+      const m = (k: string) => meanCI(g.map((r) => Number(r[k])));
+      Object.assign(out, {
+        measured_peak_bytes: m("measured_peak_bytes").mean,
+        predicted_peak_bytes: m("predicted_peak_bytes").mean,
+        all_bytes_match: g.every((r) => r.bytes_match === true),
+        identical_fraction: g.filter((r) => r.identical === true).length / g.length,
+        ms_mean: m("ms").mean,
+        fd_emoji: r0.fd_emoji,
+        class_accuracy: r0.class_accuracy,
+      });
+      for (const k of Object.keys(SWEEP_METRICS)) {
+        const ci = m(k);
+        Object.assign(out, { [`${k}_mean`]: ci.mean, [`${k}_ci_lo`]: Number.isFinite(ci.lo) ? ci.lo : null, [`${k}_ci_hi`]: Number.isFinite(ci.hi) ? ci.hi : null });
+      }
+    }
+    return out;
+  });
+}
+
+function readShard(file: string, key: string): CellShard | null {
+  if (!existsSync(file)) return null;
+  try {
+    const s = JSON.parse(readFileSync(file, "utf8")) as CellShard;
+    if (s.version !== SWEEP_VERSION || s.key !== key || !Array.isArray(s.rows) || s.rows.length === 0) return null;
+    return s;
+  } catch {
+    return null;
+  }
+}
+
+export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
+  const t0 = performance.now();
+  const log = o.log ?? ((s: string) => console.error(s));
+  const out = o.out ?? DEFAULT_SWEEP_PATH;
+  const specs = (o.methods ?? defaultMethodSpecs()).map((s) => parseMethodSpec(s, "--methods"));
+  // a typo in a parameter (heatkv:sigma=abc) is refused before any work, not stored as an infeasible cell
+  for (const s of specs) resolveParams(s.method, getMethod(s.method).params, s.params, `--methods ${s.label}`);
+  if (new Set(specs.map((s) => s.label)).size !== specs.length) throw new Error(`--methods: a method spec is listed twice (${specs.map((s) => s.label).join(", ")})`);
+  const budgets = o.budgets ?? DEFAULT_BUDGETS;
+  for (const b of budgets) if (!(b > 0 && b <= 1)) throw new Error(`--budgets: every budget must be in (0, 100] %, got ${b * 100} %`);
+  const ctx = await loadEvalContext({
+    modelDir: o.modelDir,
+    threads: o.threads,
+    settings: o.settings,
+    stats: o.stats,
+    needStats: specs.some((s) => getMethod(s.method).needsStats),
+    needLowRank: specs.some((s) => getMethod(s.method).needsLowRank),
+  });
+  const cfg = ctx.model.config;
+  const classes = o.classes ?? cfg.classes.map((_, i) => i);
+  const seeds = o.seeds ?? DEFAULT_EVAL_SEEDS;
+  for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c < cfg.numClasses)) throw new Error(`--classes: class index ${c} is not in 0..${cfg.numClasses - 1}`);
+  const prompts: Prompt[] = classes.flatMap((classIndex) => seeds.map((seed) => ({ classIndex, seed })));
+  if (prompts.length === 0) throw new Error("evaluation set is empty (no classes or no seeds)");
+  // the weights are part of the key: config_hash only describes the shapes, so a retrained model keeps it
+  const weights = modelFingerprint(o.modelDir ?? MODEL_DIR, cfg);
+  const evalHash = sha({ v: SWEEP_VERSION, h: cfg.configHash, weights, s: ctx.settings, classes, seeds }, 10);
+  const dir = join(`${out}.shards`, evalHash);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(dir)) if (f.endsWith(".tmp")) rmSync(join(dir, f), { force: true }); // interrupted writes
+
+  // the cells: the full-cache reference first, then every method × budget (infeasible ones recorded)
+  const cells: Cell[] = [];
+  const variantShas = new Map<string, string>(); // per run: each variant's graph hashed once
+  const addCell = (spec: MethodSpec, ratio: number) => {
+    let schedule: Schedule | undefined;
+    let error: string | undefined;
+    try {
+      schedule = buildSchedule(spec.method, cfg, budgetString(ratio), { params: spec.params, stats: ctx.stats, lowRank: ctx.lowRank, source: `${spec.label} @ ${budgetString(ratio)}` });
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+      error = e.message;
+    }
+    // a low-rank cell also depends on its variant's step graph (not covered by the base model's fingerprint)
+    // (the file's own hash, not recalkv.json's record of it: a stale graph must not reuse cells)
+    const variantFile = schedule?.lowRank ? ctx.lowRank?.variants.find((v) => v.id === schedule?.lowRank?.variant)?.file : undefined;
+    if (variantFile && !variantShas.has(variantFile)) variantShas.set(variantFile, variantFileSha(o.modelDir ?? MODEL_DIR, variantFile));
+    const variantSha = variantFile ? variantShas.get(variantFile) : undefined;
+    const key = sha(schedule ? { v: SWEEP_VERSION, label: spec.label, ratio, schedule: stringifySchedule(schedule), ...(variantSha ? { variantSha } : {}) } : { v: SWEEP_VERSION, label: spec.label, ratio, params: spec.params, error });
+    const file = join(dir, `${spec.label.replace(/[^\w=.-]+/g, "_")}_${+(ratio * 100).toFixed(4)}pct_${key}.json`);
+    cells.push({ spec, ratio, key, file, schedule, error });
+  };
+  addCell(parseMethodSpec("full"), 1);
+  for (const spec of specs) {
+    if (spec.method === "full") continue;
+    for (const b of budgets) addCell(spec, b);
+  }
+  const done = new Map<Cell, CellShard>();
+  for (const c of cells) {
+    const s = readShard(c.file, c.key);
+    if (s) done.set(c, s);
+  }
+  const todo = cells.filter((c) => !done.has(c));
+  const feasibleTodo = todo.filter((c) => c.schedule);
+  log(
+    `sweep: ${cells.length} cells (${specs.length} methods × ${budgets.length} budgets + full) × ${prompts.length} images (${classes.length} classes × seeds ${seeds.join(",")}), ` +
+      `${cells.length - todo.length} already done, model ${cfg.modelId} (${cfg.configHash}), ${ctx.model.backend.name}`,
+  );
+  const bar = o.progress === false || feasibleTodo.length === 0 ? null : new Progress(feasibleTodo.length * prompts.length, "sweep");
+  let ref: ReferenceSet | null = null;
+  let computed = 0;
+  let images = 0;
+  for (const c of todo) {
+    if (o.limit !== undefined && computed >= o.limit) break;
+    const t = performance.now();
+    let ev: Awaited<ReturnType<typeof evaluateSchedule>> | null = null;
+    if (c.schedule) {
+      const tick = () => {
+        images++;
+        bar?.tick(`${c.spec.label} @ ${budgetString(c.ratio)}`);
+      };
+      ref ??= await referenceSet(ctx, prompts, c.spec.method === "full" ? tick : undefined);
+      ev = await evaluateSchedule(ctx, ref, c.spec.method === "full" ? ref.schedule : c.schedule, tick);
+      const bad = ev.images.filter((im) => im.measuredPeakBytes !== im.predictedPeakBytes);
+      if (bad.length) log(`sweep: WARNING ${c.spec.label} @ ${budgetString(c.ratio)}: measured peak bytes differ from the schedule's prediction on ${bad.length} images`);
+    }
+    const rows = cellRows(cfg, weights, ctx.settings, c, ev);
+    const shard: CellShard = { version: SWEEP_VERSION, key: c.key, label: c.spec.label, rows, seconds: (performance.now() - t) / 1000 };
+    writeAtomic(c.file, JSON.stringify(shard));
+    done.set(c, shard);
+    computed++;
+  }
+  const complete = cells.every((c) => done.has(c));
+  const result: SweepResult = {
+    out,
+    cellsOut: cellsPath(out),
+    complete,
+    cells: cells.length,
+    computed,
+    reused: cells.length - todo.length,
+    infeasible: cells.filter((c) => !c.schedule).length,
+    images,
+    rows: 0,
+    wallSeconds: 0,
+  };
+  if (complete) {
+    const rows = cells.flatMap((c) => done.get(c)!.rows);
+    writeAtomic(out, await toParquet(sweepSchema(cfg.patchNums.length), rows));
+    writeAtomic(cellsPath(out), await toParquet(CELL_SCHEMA, cellSummaries(rows)));
+    result.rows = rows.length;
+    log(`sweep: wrote ${out} (${rows.length} rows) and ${cellsPath(out)}`);
+  } else {
+    log(`sweep: stopped after ${computed} new cells; run again to resume`);
+  }
+  result.wallSeconds = (performance.now() - t0) / 1000;
+  return result;
+}

@@ -1,0 +1,214 @@
+/**
+ * The attention-statistics store (Parquet, schema "heatkv-stats/1", see docs/stats-schema.md):
+ *   <name>.parquet         one row per (prompt, branch, layer, head, target_scale, source_scale): mass
+ *   <name>_tokens.parquet  one row per (prompt, layer, head, target_scale, cached entry): mass (cond row)
+ * Shards are written per prompt (temp file, then rename) and merged atomically. Readers validate the
+ * schema version, the model's config hash and the columns, and name the file and field on any mismatch.
+ * The columns are the schema's (src/lib/schema/stats.ts STATS_COLUMNS / TOKEN_STATS_COLUMNS), not a copy.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { type CalibrationSettings, type PromptStats, STATS_SCHEMA_VERSION } from "../src/lib/metrics/calibration.js";
+import type { ModelConfig } from "../src/lib/model/index.js";
+import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../src/lib/schema/stats.js";
+import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules/stats.js";
+
+/** Column name → DuckDB type, in order: the schema's one column list (src/lib/schema/stats.ts) as a map. */
+export type ColumnTypes = Readonly<Record<string, string>>;
+const columnTypes = (cols: readonly (readonly [name: string, type: string, meaning: string])[]): ColumnTypes => Object.freeze(Object.fromEntries(cols.map(([name, type]) => [name, type])));
+
+/** The scale-level table's columns (STATS_COLUMNS); the appender in writePromptShards fills them in this order. */
+export const SCALE_COLUMNS = columnTypes(STATS_COLUMNS);
+/** The token-level table's columns (TOKEN_STATS_COLUMNS); written in this order. */
+export const TOKEN_COLUMNS = columnTypes(TOKEN_STATS_COLUMNS);
+
+export class StatsFileError extends Error {
+  constructor(file: string, field: string, message: string) {
+    super(`${file}: ${field === "" ? "" : `field "${field}" `}${message}`);
+    this.name = "StatsFileError";
+  }
+}
+
+export const tokensPath = (statsPath: string) => statsPath.replace(/\.parquet$/, "") + "_tokens.parquet";
+export const promptId = (classIndex: number, seed: number) => `c${classIndex}_s${seed}`;
+
+export function settingsHash(cfg: ModelConfig, s: CalibrationSettings): string {
+  return createHash("sha256").update(JSON.stringify({ h: cfg.configHash, w: cfg.weightsHash, cfg: s.cfg, k: s.topK, p: s.topP, t: s.temperature })).digest("hex").slice(0, 10);
+}
+
+const sqlStr = (s: string) => `'${s.replaceAll("'", "''")}'`;
+
+async function withDb<T>(fn: (run: (sql: string) => Promise<Record<string, unknown>[]>, conn: Awaited<ReturnType<DuckDBInstance["connect"]>>) => Promise<T>): Promise<T> {
+  const db = await DuckDBInstance.create(":memory:");
+  const conn = await db.connect();
+  try {
+    return await fn(async (sql) => (await conn.runAndReadAll(sql)).getRowObjectsJS() as Record<string, unknown>[], conn);
+  } finally {
+    conn.closeSync();
+    db.closeSync();
+  }
+}
+
+/** Write one prompt's two shards (tokens first, the scale shard last: its presence marks the prompt done). */
+export async function writePromptShards(dir: string, cfg: ModelConfig, settings: CalibrationSettings, st: PromptStats): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const id = promptId(st.classIndex, st.seed);
+  await withDb(async (run, conn) => {
+    const ddl = (cols: Record<string, string>) => Object.entries(cols).map(([n, t]) => `"${n}" ${t}`).join(", ");
+    await run(`CREATE TABLE s (${ddl(SCALE_COLUMNS)})`);
+    await run(`CREATE TABLE k (${ddl(TOKEN_COLUMNS)})`);
+    const a = await conn.createAppender("s");
+    const sc = st.scale;
+    for (let i = 0; i < sc.mass.length; i++) {
+      a.appendVarchar(STATS_SCHEMA_VERSION);
+      a.appendVarchar(cfg.configHash);
+      a.appendVarchar(cfg.modelId);
+      a.appendVarchar(id);
+      a.appendInteger(st.classIndex);
+      a.appendVarchar(cfg.classes[st.classIndex]);
+      a.appendInteger(st.seed);
+      a.appendDouble(settings.cfg);
+      a.appendInteger(settings.topK);
+      a.appendDouble(settings.topP);
+      a.appendDouble(settings.temperature);
+      a.appendVarchar(st.backend);
+      a.appendVarchar(sc.branch[i] === 0 ? "cond" : "uncond");
+      a.appendInteger(sc.layer[i]);
+      a.appendInteger(sc.head[i]);
+      a.appendInteger(sc.target[i]);
+      a.appendInteger(sc.source[i]);
+      a.appendDouble(sc.mass[i]);
+      a.endRow();
+    }
+    a.closeSync();
+    const b = await conn.createAppender("k");
+    const tk = st.token;
+    for (let i = 0; i < tk.mass.length; i++) {
+      b.appendVarchar(cfg.configHash);
+      b.appendVarchar(id);
+      b.appendInteger(st.classIndex);
+      b.appendInteger(st.seed);
+      b.appendInteger(tk.layer[i]);
+      b.appendInteger(tk.head[i]);
+      b.appendInteger(tk.target[i]);
+      b.appendInteger(tk.source[i]);
+      b.appendInteger(tk.token[i]);
+      b.appendDouble(tk.mass[i]);
+      b.endRow();
+    }
+    b.closeSync();
+    for (const [table, file] of [["k", join(dir, `${id}_tokens.parquet`)], ["s", join(dir, `${id}.parquet`)]] as const) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      await run(`COPY ${table} TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      renameSync(tmp, file);
+    }
+  });
+}
+
+/** Prompt ids whose shards are complete and valid; broken shards are removed (they will be redone). */
+export async function finishedPrompts(dir: string, cfg: ModelConfig, warn: (s: string) => void = console.warn): Promise<Set<string>> {
+  const done = new Set<string>();
+  if (!existsSync(dir)) return done;
+  for (const f of readdirSync(dir)) {
+    if (f.endsWith(".tmp")) {
+      rmSync(join(dir, f), { force: true }); // an interrupted write
+      continue;
+    }
+    const m = /^(c\d+_s\d+)\.parquet$/.exec(f);
+    if (!m) continue;
+    try {
+      await validateStats(join(dir, f), cfg);
+      if (!existsSync(join(dir, `${m[1]}_tokens.parquet`))) throw new Error("token shard missing");
+      done.add(m[1]);
+    } catch (e) {
+      warn(`redoing ${m[1]}: ${(e as Error).message}`);
+      rmSync(join(dir, f), { force: true });
+      rmSync(join(dir, `${m[1]}_tokens.parquet`), { force: true });
+    }
+  }
+  return done;
+}
+
+/** Merge the shards of `ids` into `out` and its _tokens file (each written to a temp file, then renamed). */
+export async function mergeShards(dir: string, ids: string[], out: string): Promise<{ scaleRows: number; tokenRows: number }> {
+  mkdirSync(dirname(out), { recursive: true });
+  return withDb(async (run) => {
+    const list = (suffix: string) => `[${ids.map((id) => sqlStr(join(dir, `${id}${suffix}.parquet`))).join(", ")}]`;
+    const counts: number[] = [];
+    for (const [suffix, file, order] of [
+      ["", out, "class_index, seed, branch, layer, head, target_scale, source_scale"],
+      ["_tokens", tokensPath(out), "class_index, seed, layer, head, target_scale, source_scale, token"],
+    ] as const) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      await run(`COPY (SELECT * FROM read_parquet(${list(suffix)}) ORDER BY ${order}) TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      renameSync(tmp, file);
+      counts.push(Number((await run(`SELECT count(*) AS n FROM read_parquet(${sqlStr(file)})`))[0].n));
+    }
+    return { scaleRows: counts[0], tokenRows: counts[1] };
+  });
+}
+
+/**
+ * Validate a stats Parquet file against the model: readable, has every column with the right type,
+ * schema_version and config_hash match. Returns the number of rows and prompts.
+ */
+export async function validateStats(file: string, cfg: ModelConfig): Promise<{ rows: number; prompts: number }> {
+  if (!existsSync(file)) throw new StatsFileError(file, "", "not found (run `heatkv calibrate` first)");
+  return withDb(async (run) => {
+    let cols: Record<string, unknown>[];
+    try {
+      cols = await run(`DESCRIBE SELECT * FROM read_parquet(${sqlStr(file)})`);
+    } catch (e) {
+      throw new StatsFileError(file, "", `is not a readable Parquet file (${(e as Error).message.split("\n")[0]})`);
+    }
+    const types = new Map(cols.map((c) => [String(c.column_name), String(c.column_type)]));
+    for (const [name, type] of Object.entries(SCALE_COLUMNS)) {
+      if (!types.has(name)) throw new StatsFileError(file, name, `is missing (not a ${STATS_SCHEMA_VERSION} attention-stats file)`);
+      if (types.get(name) !== type) throw new StatsFileError(file, name, `has type ${types.get(name)}, expected ${type}`);
+    }
+    let meta: Record<string, unknown>[];
+    try {
+      meta = await run(`SELECT schema_version, config_hash, count(*) AS n, count(DISTINCT prompt) AS p FROM read_parquet(${sqlStr(file)}) GROUP BY ALL`);
+    } catch (e) {
+      throw new StatsFileError(file, "", `cannot be read (${(e as Error).message.split("\n")[0]})`);
+    }
+    if (meta.length === 0) throw new StatsFileError(file, "", "has no rows");
+    for (const m of meta) {
+      if (m.schema_version !== STATS_SCHEMA_VERSION) throw new StatsFileError(file, "schema_version", `is "${m.schema_version}", this workbench reads "${STATS_SCHEMA_VERSION}"`);
+      if (m.config_hash !== cfg.configHash) throw new StatsFileError(file, "config_hash", `is "${m.config_hash}" but the model (${cfg.modelId}) has "${cfg.configHash}": statistics of another model`);
+    }
+    return { rows: meta.reduce((a, m) => a + Number(m.n), 0), prompts: meta.reduce((a, m) => a + Number(m.p), 0) };
+  });
+}
+
+/** cond-row scale mass of a validated stats file as a dense array [prompt][L*H][K][K] (t, s), prompt list. */
+export async function readScaleMass(file: string, cfg: ModelConfig, branch: "cond" | "uncond" = "cond"): Promise<{ prompts: { id: string; classIndex: number; seed: number }[]; mass: Float64Array; K: number }> {
+  await validateStats(file, cfg);
+  const K = cfg.patchNums.length;
+  const LH = cfg.numLayers * cfg.numHeads;
+  return withDb(async (run) => {
+    const prompts = (await run(`SELECT DISTINCT prompt, class_index, seed FROM read_parquet(${sqlStr(file)}) ORDER BY class_index, seed`)).map((r) => ({ id: String(r.prompt), classIndex: Number(r.class_index), seed: Number(r.seed) }));
+    const index = new Map(prompts.map((p, i) => [p.id, i]));
+    const mass = new Float64Array(prompts.length * LH * K * K);
+    const rows = await run(`SELECT prompt, layer, head, target_scale AS t, source_scale AS s, mass FROM read_parquet(${sqlStr(file)}) WHERE branch = ${sqlStr(branch)}`);
+    for (const r of rows) {
+      const l = Number(r.layer);
+      const h = Number(r.head);
+      const t = Number(r.t);
+      const s = Number(r.s);
+      if (l >= cfg.numLayers || h >= cfg.numHeads || t >= K || s > t) throw new StatsFileError(file, "layer/head/target_scale/source_scale", `has (${l}, ${h}, ${t}, ${s}) outside the model's ${cfg.numLayers}×${cfg.numHeads}×${K} shape`);
+      mass[((index.get(String(r.prompt))! * LH + l * cfg.numHeads + h) * K + t) * K + s] = Number(r.mass);
+    }
+    return { prompts, mass, K };
+  });
+}
+
+/** Calibration stats of a store in the schedule library's form (per-prompt cond masses → S-CAS for s ≥ sigma). */
+export async function loadHeadScaleStats(file: string, cfg: ModelConfig, sigma = 0): Promise<HeadScaleStats> {
+  const { prompts, mass, K } = await readScaleMass(file, cfg);
+  const block = cfg.numLayers * cfg.numHeads * K * K;
+  const perPrompt = prompts.map((_, p) => mass.subarray(p * block, (p + 1) * block));
+  return statsFromPromptMasses(cfg, perPrompt, sigma);
+}
