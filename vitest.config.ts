@@ -2,13 +2,13 @@
 // site in headless Debian chromium via playwright-core; builds dist/ first when missing or stale).
 //   npm run test:unit  →  vitest run --project unit
 //   npm run test:e2e   →  vitest run --project e2e
-import {defineConfig} from "vitest/config";
+import { defineConfig } from "vitest/config";
 
 // vitest 5 declares node ^22.12 and its reporter calls Map.groupBy / Object.groupBy (ES2024), which
 // node 20 lacks: failures would then crash the summary instead of being printed. Polyfill them here,
 // in the main vitest process, where the reporter runs.
 type GroupBy = <K, T>(items: Iterable<T>, key: (item: T, index: number) => K) => Map<K, T[]>;
-if (typeof (Map as unknown as {groupBy?: GroupBy}).groupBy !== "function") {
+if (typeof (Map as unknown as { groupBy?: GroupBy }).groupBy !== "function") {
   const groupBy: GroupBy = (items, key) => {
     const groups = new Map();
     let i = 0;
@@ -19,12 +19,11 @@ if (typeof (Map as unknown as {groupBy?: GroupBy}).groupBy !== "function") {
     }
     return groups;
   };
-  Object.defineProperty(Map, "groupBy", {value: groupBy, configurable: true, writable: true});
+  Object.defineProperty(Map, "groupBy", { value: groupBy, configurable: true, writable: true });
   Object.defineProperty(Object, "groupBy", {
-    value: <T>(items: Iterable<T>, key: (item: T, index: number) => PropertyKey) =>
-      Object.assign(Object.create(null), Object.fromEntries(groupBy(items, key))),
+    value: <T>(items: Iterable<T>, key: (item: T, index: number) => PropertyKey) => Object.assign(Object.create(null), Object.fromEntries(groupBy(items, key))),
     configurable: true,
-    writable: true
+    writable: true,
   });
 }
 
@@ -36,8 +35,8 @@ export default defineConfig({
           name: "unit",
           include: ["tests/**/*.test.ts"],
           exclude: ["tests/e2e/**", "**/node_modules/**"],
-          testTimeout: 60_000
-        }
+          testTimeout: 60_000,
+        },
       },
       {
         test: {
@@ -46,9 +45,9 @@ export default defineConfig({
           globalSetup: ["tests/e2e/global-setup.ts"],
           fileParallelism: false,
           testTimeout: 300_000,
-          hookTimeout: 300_000
-        }
-      }
-    ]
-  }
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
 });

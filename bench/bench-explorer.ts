@@ -26,7 +26,14 @@ import { EXPLORER_CLASSES, EXPLORER_SEEDS } from "../jobs/explorer.js";
 import type { Row } from "./bench-table.js";
 import { launchChromium } from "../node/chromium.js";
 import { mimeType, resolveFile } from "../node/static-server.js";
-import { type AttentionShape, infinity2bAttention, syntheticPackedHead, syntheticPyramid, syntheticSummaryRows, VAR_D16_ATTENTION } from "../jobs/synthetic-attention.js";
+import {
+  type AttentionShape,
+  infinity2bAttention,
+  syntheticPackedHead,
+  syntheticPyramid,
+  syntheticSummaryRows,
+  VAR_D16_ATTENTION,
+} from "../jobs/synthetic-attention.js";
 
 export const INTERACTION_TARGET_MS = 100;
 const ROOT = resolve(import.meta.dirname, "..");
@@ -52,13 +59,23 @@ function indexJson(shape: AttentionShape) {
   const lay = { pyramidBytes: shape.patchNums.length * shape.imageSize ** 2 * 3, headBytes: 0 };
   return {
     format: "heatkv-explorer/1",
-    model: { id: `synthetic-${shape.name}`, patchNums: shape.patchNums, numLayers: shape.numLayers, numHeads: shape.numHeads, classes: ["class A", "class B"], imageSize: shape.imageSize, totalTokens: shape.patchNums.reduce((a, p) => a + p * p, 0) },
+    model: {
+      id: `synthetic-${shape.name}`,
+      patchNums: shape.patchNums,
+      numLayers: shape.numLayers,
+      numHeads: shape.numHeads,
+      classes: ["class A", "class B"],
+      imageSize: shape.imageSize,
+      totalTokens: shape.patchNums.reduce((a, p) => a + p * p, 0),
+    },
     gridNums: shape.gridNums,
     images: Array.from({ length: shape.images }, (_, i) => ({ id: i, classIndex: i, className: `class ${"AB"[i]}`, seed: 1 })),
     layout: lay,
     metricRules: { sigma: 3, topK: 16 },
     matrixHeads: shape.matrixHeads,
-    note: shape.matrixHeads ? `matrices stored for layers ${[...new Set(shape.matrixHeads.map((x) => Math.floor(x / shape.numHeads)))].join(", ")} only` : undefined,
+    note: shape.matrixHeads
+      ? `matrices stored for layers ${[...new Set(shape.matrixHeads.map((x) => Math.floor(x / shape.numHeads)))].join(", ")} only`
+      : undefined,
   };
 }
 
@@ -110,7 +127,9 @@ export async function serve(dist: string, shapes: AttentionShape[]): Promise<Ser
     if (m && byName.has(m[1])) headFile(m[1], Number(m[2]), m[3] === "uncond" ? 1 : 0, Number(m[4]), Number(m[5]));
     const mem = files.get(path);
     if (mem !== undefined) {
-      res.writeHead(200, { "content-type": path.endsWith(".html") ? "text/html; charset=utf-8" : path.endsWith(".json") ? "application/json" : "application/octet-stream" });
+      res.writeHead(200, {
+        "content-type": path.endsWith(".html") ? "text/html; charset=utf-8" : path.endsWith(".json") ? "application/json" : "application/octet-stream",
+      });
       return void res.end(mem);
     }
     const f = path.startsWith("/bench-explorer/") ? null : resolveFile(dist, path);
@@ -144,10 +163,14 @@ export async function timed(page: Page, action: () => Promise<unknown>): Promise
   const before = await page.locator(".heatkv-explorer").getAttribute("data-rendered");
   await page.evaluate(() => void ((window as unknown as { __t1: number }).__t1 = 0));
   await action();
-  await page.waitForFunction((b) => {
-    const w = window as unknown as { __t1: number };
-    return document.querySelector(".heatkv-explorer")?.getAttribute("data-rendered") !== b && w.__t1 > 0;
-  }, before, { timeout: 60_000 });
+  await page.waitForFunction(
+    (b) => {
+      const w = window as unknown as { __t1: number };
+      return document.querySelector(".heatkv-explorer")?.getAttribute("data-rendered") !== b && w.__t1 > 0;
+    },
+    before,
+    { timeout: 60_000 },
+  );
   const err = await page.locator(".heatkv-explorer").getAttribute("data-error");
   if (err) throw new Error(`explorer error: ${err}`);
   const ms = await page.evaluate(() => {
@@ -177,7 +200,17 @@ interface Target {
   heads: [number, number][];
 }
 
-async function measure(page: Page, t: Target, reps: number): Promise<{ firstPaintBytes: number; firstPaintMs: number; resources: number; ms: Record<string, number[]>; slowest: Record<string, { ms: number; split: string }> }> {
+async function measure(
+  page: Page,
+  t: Target,
+  reps: number,
+): Promise<{
+  firstPaintBytes: number;
+  firstPaintMs: number;
+  resources: number;
+  ms: Record<string, number[]>;
+  slowest: Record<string, { ms: number; split: string }>;
+}> {
   await page.goto(t.url);
   await page.locator(".heatkv-explorer[data-rendered]").waitFor({ timeout: 120_000 });
   const fp = await page.evaluate(() => {
@@ -186,7 +219,15 @@ async function measure(page: Page, t: Target, reps: number): Promise<{ firstPain
     return { bytes: nav.encodedBodySize + res.reduce((a, r) => a + r.encodedBodySize, 0), ms: performance.now(), n: res.length };
   });
   const slowest: Record<string, { ms: number; split: string }> = {};
-  const ms: Record<string, number[]> = { "select head (click, new head)": [], "change scale (query rows)": [], "click patch (finest scale)": [], "reverse direction": [], "combine head (shift-click)": [], "change image (class)": [], "sort/colour by metric": [] };
+  const ms: Record<string, number[]> = {
+    "select head (click, new head)": [],
+    "change scale (query rows)": [],
+    "click patch (finest scale)": [],
+    "reverse direction": [],
+    "combine head (shift-click)": [],
+    "change image (class)": [],
+    "sort/colour by metric": [],
+  };
   const overview = page.getByTestId("hx-overview");
   const K = t.grid.length;
   const rec = (k: string, v: number) => {
@@ -211,24 +252,60 @@ async function measure(page: Page, t: Target, reps: number): Promise<{ firstPain
   return { firstPaintBytes: fp.bytes, firstPaintMs: fp.ms, resources: fp.n, ms, slowest };
 }
 
-export async function benchExplorer(opts: { reps?: number; dist?: string; log?: (s: string) => void; infinityGrid?: number } = {}): Promise<ExplorerBenchRow[]> {
+export async function benchExplorer(
+  opts: { reps?: number; dist?: string; log?: (s: string) => void; infinityGrid?: number } = {},
+): Promise<ExplorerBenchRow[]> {
   const reps = opts.reps ?? 5;
   const log = opts.log ?? ((s: string) => console.error(s));
   const dist = resolve(ROOT, opts.dist ?? process.env.HEATKV_DIST ?? "dist");
-  if (!existsSync(join(dist, "explorer.html"))) throw new Error(`bench-explorer: no built site with /explorer in ${dist} (run npm run build, or set HEATKV_DIST)`);
+  if (!existsSync(join(dist, "explorer.html")))
+    throw new Error(`bench-explorer: no built site with /explorer in ${dist} (run npm run build, or set HEATKV_DIST)`);
   const shapes = [VAR_D16_ATTENTION, infinity2bAttention(opts.infinityGrid)];
   const t0 = performance.now();
   const server = await serve(dist, shapes);
   log(`bench-explorer: synthetic summaries ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   const rows: ExplorerBenchRow[] = [];
-  const demoCfg = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as { num_layers: number; num_heads: number; patch_nums: number[] };
+  const demoCfg = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as {
+    num_layers: number;
+    num_heads: number;
+    patch_nums: number[];
+  };
   const pick = (s: AttentionShape, n: number): [number, number][] => {
     const all = s.matrixHeads ?? Array.from({ length: s.numLayers * s.numHeads }, (_, i) => i);
     return Array.from({ length: n }, (_, i) => all[(i * 37 + 5) % all.length]).map((x) => [Math.floor(x / s.numHeads), x % s.numHeads]);
   };
   const targets: Target[] = [
-    { name: "demo (6 × 8 heads, 155 tokens)", url: `${server.url}/explorer`, numLayers: demoCfg.num_layers, numHeads: demoCfg.num_heads, grid: demoCfg.patch_nums, images: EXPLORER_CLASSES.length * EXPLORER_SEEDS.length, classes: EXPLORER_CLASSES, heads: [[1, 2], [3, 5], [5, 7], [2, 0], [4, 4], [0, 6], [1, 1], [3, 3], [5, 5], [2, 6]] },
-    ...shapes.map((s) => ({ name: `${s.name} synthetic (${s.numLayers} × ${s.numHeads} heads, ${s.patchNums.reduce((a, p) => a + p * p, 0)} tokens${s.gridNums.some((g, i) => g !== s.patchNums[i]) ? `, stored ${s.gridNums.reduce((a, p) => a + p * p, 0)} cells` : ""})`, url: `${server.url}/bench-explorer/${s.name}/index.html`, numLayers: s.numLayers, numHeads: s.numHeads, grid: s.gridNums, images: s.images, classes: Array.from({ length: s.images }, (_, i) => i), heads: pick(s, 2 * reps) })),
+    {
+      name: "demo (6 × 8 heads, 155 tokens)",
+      url: `${server.url}/explorer`,
+      numLayers: demoCfg.num_layers,
+      numHeads: demoCfg.num_heads,
+      grid: demoCfg.patch_nums,
+      images: EXPLORER_CLASSES.length * EXPLORER_SEEDS.length,
+      classes: EXPLORER_CLASSES,
+      heads: [
+        [1, 2],
+        [3, 5],
+        [5, 7],
+        [2, 0],
+        [4, 4],
+        [0, 6],
+        [1, 1],
+        [3, 3],
+        [5, 5],
+        [2, 6],
+      ],
+    },
+    ...shapes.map((s) => ({
+      name: `${s.name} synthetic (${s.numLayers} × ${s.numHeads} heads, ${s.patchNums.reduce((a, p) => a + p * p, 0)} tokens${s.gridNums.some((g, i) => g !== s.patchNums[i]) ? `, stored ${s.gridNums.reduce((a, p) => a + p * p, 0)} cells` : ""})`,
+      url: `${server.url}/bench-explorer/${s.name}/index.html`,
+      numLayers: s.numLayers,
+      numHeads: s.numHeads,
+      grid: s.gridNums,
+      images: s.images,
+      classes: Array.from({ length: s.images }, (_, i) => i),
+      heads: pick(s, 2 * reps),
+    })),
   ];
   // matrix files the clicks will ask for, made before the timing (a static host has them on disk)
   for (const [si, s] of shapes.entries()) {
@@ -250,11 +327,25 @@ export async function benchExplorer(opts: { reps?: number; dist?: string; log?: 
       const r = await measure(page, t, reps);
       await context.close();
       if (errors.length) throw new Error(`bench-explorer ${t.name}: page errors: ${errors.join("; ")}`);
-      rows.push({ bench: `explorer first paint: ${t.name}`, backend: "chromium", value: `${(r.firstPaintBytes / 2 ** 20).toFixed(2)} MiB`, detail: `${r.resources} requests; first render ${r.firstPaintMs.toFixed(0)} ms after navigation`, goal: "", ok: "" });
+      rows.push({
+        bench: `explorer first paint: ${t.name}`,
+        backend: "chromium",
+        value: `${(r.firstPaintBytes / 2 ** 20).toFixed(2)} MiB`,
+        detail: `${r.resources} requests; first render ${r.firstPaintMs.toFixed(0)} ms after navigation`,
+        goal: "",
+        ok: "",
+      });
       for (const [k, v] of Object.entries(r.ms)) {
         const sorted = [...v].sort((a, b) => a - b);
         const max = sorted[sorted.length - 1];
-        rows.push({ bench: `explorer ${k}: ${t.name.split(" (")[0]}`, backend: "chromium", value: `${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms median`, detail: `max ${max.toFixed(1)} ms (${r.slowest[k].split}); n=${v.length}`, goal: `< ${INTERACTION_TARGET_MS} ms`, ok: max < INTERACTION_TARGET_MS ? "✓" : "✗" });
+        rows.push({
+          bench: `explorer ${k}: ${t.name.split(" (")[0]}`,
+          backend: "chromium",
+          value: `${sorted[Math.floor(sorted.length / 2)].toFixed(1)} ms median`,
+          detail: `max ${max.toFixed(1)} ms (${r.slowest[k].split}); n=${v.length}`,
+          goal: `< ${INTERACTION_TARGET_MS} ms`,
+          ok: max < INTERACTION_TARGET_MS ? "✓" : "✗",
+        });
       }
       log(`bench-explorer: ${t.name} done`);
     }

@@ -16,4 +16,3 @@ export function printTable(rows: Row[]) {
   console.log(`|${w.map((x) => "-".repeat(x + 2)).join("|")}|`);
   for (const r of rows) console.log(line(cols.map((c) => r[c])));
 }
-

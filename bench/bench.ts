@@ -28,7 +28,6 @@ const args = process.argv.slice(2);
 const images = Number(args[args.indexOf("--images") + 1]) || 20;
 const skipBrowser = args.includes("--skip-browser");
 
-
 const mean = (a: number[]) => a.reduce((x, y) => x + y, 0) / a.length;
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
 
@@ -54,7 +53,10 @@ async function main() {
   // compressed vs full latency (Node), heatkv σ=1 (feasible down to 1.1 %) and h2o (dynamic)
   await calibrate({ out: DEFAULT_STATS_PATH, progress: false, log: () => {} });
   const stats = await loadHeadScaleStats(DEFAULT_STATS_PATH, model.config);
-  for (const [method, params] of [["heatkv", { sigma: 1 }], ["h2o", {}]] as const) {
+  for (const [method, params] of [
+    ["heatkv", { sigma: 1 }],
+    ["h2o", {}],
+  ] as const) {
     for (const ratio of [0.05, 0.1, 0.2, 0.3, 0.5]) {
       const sched = buildSchedule(method, model.config, ratio, { stats, params });
       // interleaved with full-cache runs of the same images, so both see the same machine state
@@ -70,7 +72,14 @@ async function main() {
       }
       const m = median(ms);
       const f = median(fullMs);
-      rows.push({ bench: `generate compressed: ${method}${method === "heatkv" ? " σ=1" : ""} @ ${100 * ratio} %`, backend: model.backend.name, value: `${m.toFixed(1)} ms median`, detail: `full (interleaved) ${f.toFixed(1)} ms; peak KV ${(predictedBytes(sched).peak / 1024).toFixed(0)} KiB, measured = predicted: ${match}`, goal: ratio <= 0.25 ? "≤ full" : "", ok: ratio <= 0.25 ? (m <= f ? "✓" : "✗") : "" });
+      rows.push({
+        bench: `generate compressed: ${method}${method === "heatkv" ? " σ=1" : ""} @ ${100 * ratio} %`,
+        backend: model.backend.name,
+        value: `${m.toFixed(1)} ms median`,
+        detail: `full (interleaved) ${f.toFixed(1)} ms; peak KV ${(predictedBytes(sched).peak / 1024).toFixed(0)} KiB, measured = predicted: ${match}`,
+        goal: ratio <= 0.25 ? "≤ full" : "",
+        ok: ratio <= 0.25 ? (m <= f ? "✓" : "✗") : "",
+      });
     }
   }
   if (!skipBrowser) {
@@ -87,7 +96,14 @@ async function main() {
           await br.close();
         }
       } catch (e) {
-        rows.push({ bench: "generate 1 image (full cache, CFG)", backend: `chromium ${prefer}`, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
+        rows.push({
+          bench: "generate 1 image (full cache, CFG)",
+          backend: `chromium ${prefer}`,
+          value: "n/a",
+          detail: (e as Error).message.split("\n")[0].slice(0, 120),
+          goal: "",
+          ok: "",
+        });
       }
     }
   }
@@ -97,23 +113,53 @@ async function main() {
       // SwiftShader WebGPU is a CPU emulation here: one prompt
       const seeds = backend === "webgpu" ? [1] : [1, 2];
       const r = await calibrate({ out: join(dir, "a.parquet"), classes: [0, 1], seeds, backend, progress: false, log: () => {} });
-      rows.push({ bench: "calibrate 1 prompt (stats + shard write)", backend: r.backend, value: `${(r.msPerPrompt / 1000).toFixed(2)} s/prompt`, detail: `${r.prompts} prompts`, goal: "", ok: "" });
+      rows.push({
+        bench: "calibrate 1 prompt (stats + shard write)",
+        backend: r.backend,
+        value: `${(r.msPerPrompt / 1000).toFixed(2)} s/prompt`,
+        detail: `${r.prompts} prompts`,
+        goal: "",
+        ok: "",
+      });
     } catch (e) {
-      rows.push({ bench: "calibrate 1 prompt (stats + shard write)", backend, value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 120), goal: "", ok: "" });
+      rows.push({
+        bench: "calibrate 1 prompt (stats + shard write)",
+        backend,
+        value: "n/a",
+        detail: (e as Error).message.split("\n")[0].slice(0, 120),
+        goal: "",
+        ok: "",
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
   for (const t of benchScheduleRecompute(model.config)) {
-    rows.push({ bench: `schedule recompute: ${t.method} @ ${t.budget}`, backend: t.config, value: `${t.ms.toFixed(2)} ms median`, detail: `cold ${t.coldMs.toFixed(1)} ms, max ${t.maxMs.toFixed(1)} ms`, goal: `< ${RECOMPUTE_TARGET_MS} ms`, ok: t.maxMs < RECOMPUTE_TARGET_MS ? "✓" : "✗" });
+    rows.push({
+      bench: `schedule recompute: ${t.method} @ ${t.budget}`,
+      backend: t.config,
+      value: `${t.ms.toFixed(2)} ms median`,
+      detail: `cold ${t.coldMs.toFixed(1)} ms, max ${t.maxMs.toFixed(1)} ms`,
+      goal: `< ${RECOMPUTE_TARGET_MS} ms`,
+      ok: t.maxMs < RECOMPUTE_TARGET_MS ? "✓" : "✗",
+    });
   }
   for (const shape of [VAR_D16_SHAPE, INFINITY_2B_SHAPE]) {
     const dir = mkdtempSync(join(tmpdir(), "heatkv-bench-syn-"));
     try {
       const w = await writeSyntheticStats(join(dir, "s.parquet"), shape);
       const q = await timeExplorerQueries(w.out);
-      const detail = Object.entries(q.queries).map(([k, v]) => `${k} ${v.toFixed(1)}`).join("; ");
-      rows.push({ bench: `explorer queries (DuckDB node), ${shape.modelId}`, backend: `${w.rows} rows, ${(w.bytes / 2 ** 20).toFixed(1)} MiB`, value: `max ${Math.max(...Object.values(q.queries)).toFixed(1)} ms`, detail: `load ${q.loadMs.toFixed(0)} ms; ${detail}`, goal: "< 100 ms", ok: Math.max(...Object.values(q.queries)) < 100 ? "✓" : "✗" });
+      const detail = Object.entries(q.queries)
+        .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+        .join("; ");
+      rows.push({
+        bench: `explorer queries (DuckDB node), ${shape.modelId}`,
+        backend: `${w.rows} rows, ${(w.bytes / 2 ** 20).toFixed(1)} MiB`,
+        value: `max ${Math.max(...Object.values(q.queries)).toFixed(1)} ms`,
+        detail: `load ${q.loadMs.toFixed(0)} ms; ${detail}`,
+        goal: "< 100 ms",
+        ok: Math.max(...Object.values(q.queries)) < 100 ? "✓" : "✗",
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -123,7 +169,14 @@ async function main() {
     try {
       rows.push(...(await benchExplorer({ log: () => {} })));
     } catch (e) {
-      rows.push({ bench: "explorer interactions (chromium)", backend: "chromium", value: "n/a", detail: (e as Error).message.split("\n")[0].slice(0, 160), goal: "< 100 ms", ok: "" });
+      rows.push({
+        bench: "explorer interactions (chromium)",
+        backend: "chromium",
+        value: "n/a",
+        detail: (e as Error).message.split("\n")[0].slice(0, 160),
+        goal: "< 100 ms",
+        ok: "",
+      });
     }
   }
   printTable(rows);

@@ -30,5 +30,7 @@ export function samplerOptions(cmd: Command): Command {
 
 /** --model / --threads: where the ONNX model is and how many onnxruntime-node intra-op threads run it. */
 export function modelOptions(cmd: Command, modelDir: string): Command {
-  return cmd.option("--model <dir>", "model folder (config.json + ONNX)", modelDir).option("--threads <n>", "onnxruntime-node intra-op threads", int("--threads", 1, 64), 1);
+  return cmd
+    .option("--model <dir>", "model folder (config.json + ONNX)", modelDir)
+    .option("--threads <n>", "onnxruntime-node intra-op threads", int("--threads", 1, 64), 1);
 }

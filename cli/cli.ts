@@ -10,7 +10,6 @@ import { registerSweepCommands } from "./sweep-cli.js";
 import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
 import { join } from "node:path";
 
-
 const program = new Command("heatkv").description("KV-cache compression workbench for next-scale (VAR) image models").showHelpAfterError();
 
 const generate = program
@@ -20,11 +19,17 @@ const generate = program
   .option("-s, --seed <n>", "sampling seed", int("--seed", 0, MAX_SEED), 1)
   .option("--grid", "one row per class (or only --class), one column per seed", false)
   .option("--seeds <list>", "seeds for --grid, e.g. 1-8 or 1,3,5", "1-8");
-modelOptions(samplerOptions(generate)
-  .option("--temperature <t>", "softmax temperature", num("--temperature"), 1)
-  .option("--zoom <n>", "nearest-neighbour upscale of the PNG", int("--zoom"), 1)
-  .option("-o, --out <file.png>", "output PNG", "out.png"), MODEL_DIR)
-  .option("--schedule <schedule.json>", "generate with this KV schedule (heatkv schedule --out …); a recalkv / heatkv+recalkv schedule runs its low-rank step-graph variant")
+modelOptions(
+  samplerOptions(generate)
+    .option("--temperature <t>", "softmax temperature", num("--temperature"), 1)
+    .option("--zoom <n>", "nearest-neighbour upscale of the PNG", int("--zoom"), 1)
+    .option("-o, --out <file.png>", "output PNG", "out.png"),
+  MODEL_DIR,
+)
+  .option(
+    "--schedule <schedule.json>",
+    "generate with this KV schedule (heatkv schedule --out …); a recalkv / heatkv+recalkv schedule runs its low-rank step-graph variant",
+  )
   .option("--low-rank <variant>", "run a ReCalKV low-rank variant (r75, r50, r25: data/model/recalkv) with its latent cache")
   .action(async (o) => {
     const model = await loadNodeModel(o.model, o.threads, o.lowRank);
@@ -36,16 +41,33 @@ const calibrateCmd = program
   .description("record attention statistics (layer × head × target × source scale) over classes × seeds into Parquet")
   .option("--prompts <classes>", "comma-separated class names/indices, or 'all'", "all")
   .option("--seeds <list>", "seeds per class, e.g. 1-2 or 1,5", "1-2");
-modelOptions(samplerOptions(calibrateCmd)
-  .option("--backend <name>", "node | wasm | webgpu (chromium) | auto", "node")
-  .option("-o, --out <file.parquet>", "statistics store", DEFAULT_STATS_PATH), MODEL_DIR)
-  .action(async (o) => {
-    if (!["node", "wasm", "webgpu", "auto"].includes(o.backend)) throw new Error(`--backend must be node, wasm, webgpu or auto, got "${o.backend}"`);
-    const model = await loadNodeModel(o.model);
-    const classes = o.prompts === "all" ? undefined : String(o.prompts).split(",").map((c: string) => resolveClass(model.config, c.trim()));
-    const r = await calibrate({ out: o.out, classes, seeds: parseSeeds(o.seeds), settings: { cfg: o.cfg, topK: o.topK, topP: o.topP }, backend: o.backend, modelDir: o.model, threads: o.threads });
-    console.log(`${r.prompts} prompts (${r.computed} computed, ${r.reused} resumed) on ${r.backend} [${r.backendReason}]: ${r.msPerPrompt.toFixed(0)} ms/prompt → ${r.out}`);
+modelOptions(
+  samplerOptions(calibrateCmd)
+    .option("--backend <name>", "node | wasm | webgpu (chromium) | auto", "node")
+    .option("-o, --out <file.parquet>", "statistics store", DEFAULT_STATS_PATH),
+  MODEL_DIR,
+).action(async (o) => {
+  if (!["node", "wasm", "webgpu", "auto"].includes(o.backend)) throw new Error(`--backend must be node, wasm, webgpu or auto, got "${o.backend}"`);
+  const model = await loadNodeModel(o.model);
+  const classes =
+    o.prompts === "all"
+      ? undefined
+      : String(o.prompts)
+          .split(",")
+          .map((c: string) => resolveClass(model.config, c.trim()));
+  const r = await calibrate({
+    out: o.out,
+    classes,
+    seeds: parseSeeds(o.seeds),
+    settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
+    backend: o.backend,
+    modelDir: o.model,
+    threads: o.threads,
   });
+  console.log(
+    `${r.prompts} prompts (${r.computed} computed, ${r.reused} resumed) on ${r.backend} [${r.backendReason}]: ${r.msPerPrompt.toFixed(0)} ms/prompt → ${r.out}`,
+  );
+});
 
 program
   .command("schedule")
@@ -67,7 +89,9 @@ program
   .description("list the schedule methods with their parameters and defaults")
   .action(() => {
     for (const m of listMethods()) {
-      console.log(`${m.name} (${m.kind}${m.needsStats ? ", needs calibration stats" : ""}${m.needsLowRank ? ", runs a ReCalKV step-graph variant (data/model/recalkv)" : ""}): ${m.summary}`);
+      console.log(
+        `${m.name} (${m.kind}${m.needsStats ? ", needs calibration stats" : ""}${m.needsLowRank ? ", runs a ReCalKV step-graph variant (data/model/recalkv)" : ""}): ${m.summary}`,
+      );
       for (const [k, spec] of Object.entries(m.params)) console.log(`    ${k} = ${JSON.stringify(m.defaults[k])}  ${(spec as { doc?: string }).doc ?? ""}`);
     }
   });

@@ -14,7 +14,6 @@ import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, defaultMethodS
 import { describeTune, tune } from "../jobs/tune.js";
 import { join } from "node:path";
 
-
 /** "5%,10%,20%" (the one budget grammar: src/lib/schedules/budget.ts) → ratios of the model's full cache. */
 export function parseBudgetList(spec: string, model: ModelConfig): number[] {
   return parseBudgets(spec, model, { source: "--budgets", field: "budgets" }).map((b) => b.ratio);
@@ -34,15 +33,22 @@ export function registerSweepCommands(program: Command): void {
     .command("sweep")
     .description("quality vs memory: methods × budgets × evaluation images vs the full cache → Parquet (resumable)")
     .option("--methods <specs>", "comma-separated method specs, parameters after ':' (e.g. heatkv:sigma=1,strict=true,h2o)", defaultMethodSpecs().join(","))
-    .option("--budgets <list>", "budgets, comma-separated, each as for `schedule --budget` (10%, 0.1, 200KiB, 1500tok)", DEFAULT_BUDGETS.map((b) => `${+(b * 100).toFixed(6)}%`).join(","))
+    .option(
+      "--budgets <list>",
+      "budgets, comma-separated, each as for `schedule --budget` (10%, 0.1, 200KiB, 1500tok)",
+      DEFAULT_BUDGETS.map((b) => `${+(b * 100).toFixed(6)}%`).join(","),
+    )
     .option("--classes <list>", "class names/indices, or 'all'", "all")
     .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS));
-  modelOptions(samplerOptions(sweepCmd)
-    .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
-    .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH), MODEL_DIR)
+  modelOptions(
+    samplerOptions(sweepCmd)
+      .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
+      .option("-o, --out <file.parquet>", "per-image results (a <name>_cells.parquet summary is written next to it)", DEFAULT_SWEEP_PATH),
+    MODEL_DIR,
+  )
     .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit", 1))
     .action(async (o) => {
-            const methods = parseMethodSpecList(String(o.methods), "--methods").map((s) => s.label);
+      const methods = parseMethodSpecList(String(o.methods), "--methods").map((s) => s.label);
       const r = await sweep({
         methods,
         budgets: parseBudgetList(o.budgets, readConfig(join(o.model, "config.json"))),
@@ -63,7 +69,9 @@ export function registerSweepCommands(program: Command): void {
 
   const tuneCmd = program
     .command("tune")
-    .description("smallest budget (and heatkv σ) meeting a mean quality target on the calibration prompts, verified on the evaluation set; writes the schedule JSON")
+    .description(
+      "smallest budget (and heatkv σ) meeting a mean quality target on the calibration prompts, verified on the evaluation set; writes the schedule JSON",
+    )
     .requiredOption("--metric <name>", "psnr | ssim | feature-distance | token-agreement (last scale)")
     .requiredOption("--target <x>", "target mean (≥ for psnr/ssim/token-agreement, ≤ for feature-distance)", num("--target"))
     .requiredOption("-m, --method <spec>", "method, optionally with parameters: heatkv, heatkv:sigma=1, scalekv:drafterFraction=0.1")
@@ -72,27 +80,29 @@ export function registerSweepCommands(program: Command): void {
     .option("--classes <list>", "class names/indices, or 'all'", "all")
     .option("--calibration-seeds <list>", "seeds of the tuning (calibration) prompts", "1-2")
     .option("--eval-seeds <list>", "seeds of the verification prompts", seedList(DEFAULT_EVAL_SEEDS));
-  modelOptions(samplerOptions(tuneCmd)
-    .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
-    .option("-o, --out <schedule.json>", "tuned schedule (measured quality in details.tuning)"), MODEL_DIR)
-    .action(async (o) => {
-      const r = await tune({
-        metric: o.metric,
-        target: o.target,
-        method: cliMethodSpec(String(o.method)),
-        sigmas: parseSeeds(o.sigmas),
-        tolerance: o.tolerance / 100,
-        classes: parseClasses(o.classes, o.model),
-        calibrationSeeds: parseSeeds(o.calibrationSeeds),
-        evalSeeds: parseSeeds(o.evalSeeds),
-        settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
-        stats: o.stats,
-        out: o.out ?? `tuned-${String(o.method).split(":")[0]}-${o.metric}-${o.target}.json`,
-        modelDir: o.model,
-        threads: o.threads,
-      });
-      console.log(describeTune(r));
+  modelOptions(
+    samplerOptions(tuneCmd)
+      .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
+      .option("-o, --out <schedule.json>", "tuned schedule (measured quality in details.tuning)"),
+    MODEL_DIR,
+  ).action(async (o) => {
+    const r = await tune({
+      metric: o.metric,
+      target: o.target,
+      method: cliMethodSpec(String(o.method)),
+      sigmas: parseSeeds(o.sigmas),
+      tolerance: o.tolerance / 100,
+      classes: parseClasses(o.classes, o.model),
+      calibrationSeeds: parseSeeds(o.calibrationSeeds),
+      evalSeeds: parseSeeds(o.evalSeeds),
+      settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
+      stats: o.stats,
+      out: o.out ?? `tuned-${String(o.method).split(":")[0]}-${o.metric}-${o.target}.json`,
+      modelDir: o.model,
+      threads: o.threads,
     });
+    console.log(describeTune(r));
+  });
 }
 
 /** A CLI method spec in the one grammar (src/lib/schedules/spec.ts) → its canonical label ('+' between parameters is accepted). */

@@ -2,13 +2,13 @@
 // (scale, layer, head). Scale s has n_s = patch_nums[s]² tokens; every scale but the last is cached;
 // bytes = 2 (K, V) × head_dim × n_s × 4 (fp32) × 2 (CFG halves) — the block's size whether or not it is
 // cached (the full cache is the sum over cached rows; see fullCacheBytes in src/lib/model/bytes.ts).
-import {readFileSync} from "node:fs";
-import {join} from "node:path";
-import {DEFAULT_BYTES_PER_ELEMENT, DEFAULT_CFG_ROWS, kvBlockBytes, modelShape, parseConfig, type ModelConfig} from "../src/lib/model/index.js";
-import type {Schema} from "../node/parquet.js";
-import {MODEL_DIR} from "../node/paths.js";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_BYTES_PER_ELEMENT, DEFAULT_CFG_ROWS, kvBlockBytes, modelShape, parseConfig, type ModelConfig } from "../src/lib/model/index.js";
+import type { Schema } from "../node/parquet.js";
+import { MODEL_DIR } from "../node/paths.js";
 
-export {kvBlockBytes};
+export { kvBlockBytes };
 
 export interface CacheShapeRow {
   [key: string]: number | boolean;
@@ -28,7 +28,7 @@ export const CACHE_SHAPE_SCHEMA: Schema = {
   layer: "INTEGER",
   head: "INTEGER",
   cached: "BOOLEAN",
-  bytes: "INTEGER"
+  bytes: "INTEGER",
 };
 
 export function readModelConfig(dir = MODEL_DIR): ModelConfig {
@@ -37,14 +37,14 @@ export function readModelConfig(dir = MODEL_DIR): ModelConfig {
 }
 
 export function cacheShapeRows(config: ModelConfig): CacheShapeRow[] {
-  const {tokensPerScale, numScales} = modelShape(config);
+  const { tokensPerScale, numScales } = modelShape(config);
   const rows: CacheShapeRow[] = [];
   config.patchNums.forEach((patch, scale) => {
     const tokens = tokensPerScale[scale];
     const bytes = kvBlockBytes(config.headDim, tokens, DEFAULT_BYTES_PER_ELEMENT, DEFAULT_CFG_ROWS);
     for (let layer = 0; layer < config.numLayers; ++layer) {
       for (let head = 0; head < config.numHeads; ++head) {
-        rows.push({scale, patch, tokens, layer, head, cached: scale < numScales - 1, bytes});
+        rows.push({ scale, patch, tokens, layer, head, cached: scale < numScales - 1, bytes });
       }
     }
   });

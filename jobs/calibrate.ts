@@ -79,7 +79,12 @@ export async function pickBackend(modelDir: string): Promise<{ backend: "node" |
     br = await BrowserRuntime.start(true, modelDir);
     const info = await br.webgpuInfo();
     if (info.adapter && !info.software) return { backend: "webgpu", reason: `hardware WebGPU adapter: ${info.description}` };
-    return { backend: "node", reason: info.adapter ? `WebGPU adapter is a CPU fallback (${info.description || "software"}): onnxruntime-node is faster` : "no WebGPU adapter in chromium" };
+    return {
+      backend: "node",
+      reason: info.adapter
+        ? `WebGPU adapter is a CPU fallback (${info.description || "software"}): onnxruntime-node is faster`
+        : "no WebGPU adapter in chromium",
+    };
   } catch (e) {
     return { backend: "node", reason: `chromium unavailable (${(e as Error).message.split("\n")[0]})` };
   } finally {
@@ -103,13 +108,16 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     const cfg = runner.config;
     const classes = o.classes ?? cfg.classes.map((_, i) => i);
     const seeds = o.seeds ?? DEFAULT_CALIBRATION_SEEDS;
-    for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c < cfg.numClasses)) throw new Error(`--prompts: class index ${c} is not in 0..${cfg.numClasses - 1}`);
+    for (const c of classes)
+      if (!(Number.isInteger(c) && c >= 0 && c < cfg.numClasses)) throw new Error(`--prompts: class index ${c} is not in 0..${cfg.numClasses - 1}`);
     const prompts: Prompt[] = classes.flatMap((classIndex) => seeds.map((seed) => ({ classIndex, seed })));
     if (prompts.length === 0) throw new Error("calibration set is empty (no classes or no seeds)");
     const dir = join(`${o.out}.shards`, settingsHash(cfg, settings));
     const done = await finishedPrompts(dir, cfg, log);
     const todo = prompts.filter((p) => !done.has(promptId(p.classIndex, p.seed)));
-    log(`calibrate: ${prompts.length} prompts (${classes.length} classes × ${seeds.length} seeds), ${prompts.length - todo.length} already done, backend ${runner.name} (${backendReason})`);
+    log(
+      `calibrate: ${prompts.length} prompts (${classes.length} classes × ${seeds.length} seeds), ${prompts.length - todo.length} already done, backend ${runner.name} (${backendReason})`,
+    );
     const bar = o.progress === false || todo.length === 0 ? null : new Progress(todo.length, "calibrate");
     let ms = 0;
     let computed = 0;
@@ -125,12 +133,26 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
     const complete = computed === todo.length;
     let rows = { scaleRows: 0, tokenRows: 0 };
     if (complete) {
-      rows = await mergeShards(dir, prompts.map((p) => promptId(p.classIndex, p.seed)), o.out);
+      rows = await mergeShards(
+        dir,
+        prompts.map((p) => promptId(p.classIndex, p.seed)),
+        o.out,
+      );
       log(`calibrate: wrote ${o.out} (${rows.scaleRows} rows) and its _tokens file (${rows.tokenRows} rows)`);
     } else {
       log(`calibrate: stopped after ${computed} new prompts; run again to resume`);
     }
-    return { out: o.out, backend: runner.name, backendReason, prompts: prompts.length, computed, reused: prompts.length - todo.length, msPerPrompt: computed ? ms / computed : 0, ...rows, complete };
+    return {
+      out: o.out,
+      backend: runner.name,
+      backendReason,
+      prompts: prompts.length,
+      computed,
+      reused: prompts.length - todo.length,
+      msPerPrompt: computed ? ms / computed : 0,
+      ...rows,
+      complete,
+    };
   } finally {
     await runner.close();
   }

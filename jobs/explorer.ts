@@ -97,7 +97,15 @@ export class AttentionRunner {
     }
     const out = await this.attention.run({
       labels: { data: BigInt64Array.from([BigInt(gen.classIndex), BigInt(cfg.nullClass)]), dims: [2] },
-      x_in: { data: (() => { const x = new Float32Array(2 * xIn.length); x.set(xIn); x.set(xIn, xIn.length); return x; })(), dims: [2, totalTokens - 1, C] },
+      x_in: {
+        data: (() => {
+          const x = new Float32Array(2 * xIn.length);
+          x.set(xIn);
+          x.set(xIn, xIn.length);
+          return x;
+        })(),
+        dims: [2, totalTokens - 1, C],
+      },
     });
     const attn = Array.from({ length: cfg.numLayers }, (_, l) => out[`attn_L${l}`].data as Float32Array);
     return { classIndex: gen.classIndex, seed, tokens: gen.tokens, xIn, pyramid, attn };
@@ -190,10 +198,25 @@ export async function buildExplorerData(opts: { classes?: number[]; seeds?: numb
   files.push({ name: "heads.arrow", data: tableToIPC(tableFromArrays(arrays as Parameters<typeof tableFromArrays>[0]), "file") });
   const index = {
     format: EXPLORER_FORMAT,
-    model: { id: cfg.modelId, patchNums: cfg.patchNums, numLayers: cfg.numLayers, numHeads: H, classes: cfg.classes, imageSize: S, totalTokens: L, weightsHash: cfg.weightsHash },
+    model: {
+      id: cfg.modelId,
+      patchNums: cfg.patchNums,
+      numLayers: cfg.numLayers,
+      numHeads: H,
+      classes: cfg.classes,
+      imageSize: S,
+      totalTokens: L,
+      weightsHash: cfg.weightsHash,
+    },
     sampler: DEFAULT_SETTINGS,
     images: images.map((im, i) => ({ id: i, classIndex: im.classIndex, className: cfg.classes[im.classIndex], seed: im.seed, file: `image-${i}.bin` })),
-    layout: { pyramidBytes: K * S * S * 3, headBytes: lay.packedSize, encoding: "log8 (src/lib/metrics/heads.ts)", branches: BRANCHES, order: "pyramid, then branch, layer, head" },
+    layout: {
+      pyramidBytes: K * S * S * 3,
+      headBytes: lay.packedSize,
+      encoding: "log8 (src/lib/metrics/heads.ts)",
+      branches: BRANCHES,
+      order: "pyramid, then branch, layer, head",
+    },
     metricRules: { sigma: 3, topK: 16 },
   };
   files.unshift({ name: "index.json", data: new TextEncoder().encode(JSON.stringify(index)) });

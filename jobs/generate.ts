@@ -56,7 +56,9 @@ function zoomImage(img: Float32Array, size: number, zoom: number): Float32Array 
   if (zoom === 1) return img;
   const S = size * zoom;
   const out = new Float32Array(3 * S * S);
-  for (let c = 0; c < 3; c++) for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) out[c * S * S + y * S + x] = img[c * size * size + Math.floor(y / zoom) * size + Math.floor(x / zoom)];
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++) out[c * S * S + y * S + x] = img[c * size * size + Math.floor(y / zoom) * size + Math.floor(x / zoom)];
   return out;
 }
 
@@ -96,11 +98,21 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
   }
   const size = cfg.imageSize * o.zoom;
-  writePng(o.out, gridRgba(results.map((r) => zoomImage(r.image, cfg.imageSize, o.zoom)), size, o.grid ? seeds.length : 1, o.grid ? 2 : 0));
+  writePng(
+    o.out,
+    gridRgba(
+      results.map((r) => zoomImage(r.image, cfg.imageSize, o.zoom)),
+      size,
+      o.grid ? seeds.length : 1,
+      o.grid ? 2 : 0,
+    ),
+  );
   if (bar) {
     const ms = results.map((r) => r.totalMs);
     const mean = ms.reduce((a, b) => a + b, 0) / ms.length;
-    log(`${results.length} images (${classes.length} classes × ${seeds.length} seeds, one row per class): mean ${mean.toFixed(0)} ms/image, KV cache peak ${(results[0].peakCacheBytes / 1024).toFixed(1)} KiB per image`);
+    log(
+      `${results.length} images (${classes.length} classes × ${seeds.length} seeds, one row per class): mean ${mean.toFixed(0)} ms/image, KV cache peak ${(results[0].peakCacheBytes / 1024).toFixed(1)} KiB per image`,
+    );
   }
   log(`wrote ${o.out}`);
   return results;

@@ -1,7 +1,15 @@
 /** `heatkv schedule`: build a schedule for the demo model (or any config) and write its JSON. */
 import { readFileSync } from "node:fs";
 import { writeAtomic } from "../node/files.js";
-import { buildSchedule, getMethod, keptTokens, predictedBytes, type Schedule, stringifyReferenceOrders, stringifySchedule } from "../src/lib/schedules/index.js";
+import {
+  buildSchedule,
+  getMethod,
+  keptTokens,
+  predictedBytes,
+  type Schedule,
+  stringifyReferenceOrders,
+  stringifySchedule,
+} from "../src/lib/schedules/index.js";
 import { type ModelConfig, parseConfig } from "../src/lib/model/index.js";
 import { parseParamPairs } from "../src/lib/schedules/spec.js";
 import { loadHeadScaleStats } from "../node/stats-store.js";
@@ -67,7 +75,9 @@ export function describeSchedule(s: Schedule, cfg: ModelConfig): string {
     const row = kept[t];
     const tot = row.reduce((a, b) => a + b, 0);
     const full = N * cfg.patchNums.slice(0, t).reduce((a, p) => a + p * p, 0);
-    lines.push(`  t=${t} (${cfg.patchNums[t]}×${cfg.patchNums[t]}) | ${tot} | ${Math.min(...row)}/${(tot / N).toFixed(1)}/${Math.max(...row)} | ${(pred.perScale[t] / 1024).toFixed(1)} KiB | ${((full * 2 * cfg.headDim * s.budget.bytesPerElement * 2) / 1024).toFixed(1)} KiB`);
+    lines.push(
+      `  t=${t} (${cfg.patchNums[t]}×${cfg.patchNums[t]}) | ${tot} | ${Math.min(...row)}/${(tot / N).toFixed(1)}/${Math.max(...row)} | ${(pred.perScale[t] / 1024).toFixed(1)} KiB | ${((full * 2 * cfg.headDim * s.budget.bytesPerElement * 2) / 1024).toFixed(1)} KiB`,
+    );
   }
   lines.push(`peak ${(pred.peak / 1024).toFixed(1)} KiB predicted`);
   return lines.join("\n");

@@ -9,7 +9,14 @@ import type { ModelConfig } from "../src/lib/model/index.js";
 import type { Row, Schema } from "../node/parquet.js";
 import { readScaleMass } from "../node/stats-store.js";
 
-export const STABILITY_SCHEMA: Schema = { kind: "VARCHAR", prompts: "INTEGER", class_index: "INTEGER", class_name: "VARCHAR", source_scale: "INTEGER", tau: "DOUBLE" };
+export const STABILITY_SCHEMA: Schema = {
+  kind: "VARCHAR",
+  prompts: "INTEGER",
+  class_index: "INTEGER",
+  class_name: "VARCHAR",
+  source_scale: "INTEGER",
+  tau: "DOUBLE",
+};
 
 export async function stabilityRows(statsFile: string, cfg: ModelConfig, sigma = 3): Promise<Row[]> {
   const { prompts, mass, K } = await readScaleMass(statsFile, cfg);
@@ -19,11 +26,15 @@ export async function stabilityRows(statsFile: string, cfg: ModelConfig, sigma =
   const column = (v: Float64Array, s: number) => Float64Array.from({ length: N }, (_, i) => v[i * K + s]);
   const sources = Array.from({ length: K - 1 - sigma }, (_, j) => sigma + j);
   const rows: Row[] = [];
-  const order = prompts.map((p, i) => ({ ...p, i })).sort((a, b) => a.seed - b.seed || a.classIndex - b.classIndex).map((p) => p.i);
+  const order = prompts
+    .map((p, i) => ({ ...p, i }))
+    .sort((a, b) => a.seed - b.seed || a.classIndex - b.classIndex)
+    .map((p) => p.i);
   const full = scasOf(order);
   for (let m = 1; m <= order.length; m++) {
     const part = scasOf(order.slice(0, m));
-    for (const s of sources) rows.push({ kind: "growth", prompts: m, class_index: null, class_name: null, source_scale: s, tau: kendallTau(column(part, s), column(full, s)) });
+    for (const s of sources)
+      rows.push({ kind: "growth", prompts: m, class_index: null, class_name: null, source_scale: s, tau: kendallTau(column(part, s), column(full, s)) });
   }
   const classes = [...new Set(prompts.map((p) => p.classIndex))].sort((a, b) => a - b);
   if (classes.length > 1) {
@@ -32,7 +43,15 @@ export async function stabilityRows(statsFile: string, cfg: ModelConfig, sigma =
       const outside = prompts.flatMap((p, i) => (p.classIndex !== c ? [i] : []));
       const a = scasOf(outside);
       const b = scasOf(inside);
-      for (const s of sources) rows.push({ kind: "heldout_class", prompts: inside.length, class_index: c, class_name: cfg.classes[c], source_scale: s, tau: kendallTau(column(a, s), column(b, s)) });
+      for (const s of sources)
+        rows.push({
+          kind: "heldout_class",
+          prompts: inside.length,
+          class_index: c,
+          class_name: cfg.classes[c],
+          source_scale: s,
+          tau: kendallTau(column(a, s), column(b, s)),
+        });
     }
   }
   return rows;

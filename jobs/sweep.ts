@@ -17,7 +17,16 @@ import type { CalibrationSettings } from "../src/lib/metrics/calibration.js";
 import { featureDistance, frechetDistance, psnr, ssim, tokenAgreement } from "../src/lib/metrics/image.js";
 import { Judge } from "../src/lib/metrics/judge.js";
 import { EVAL_SEEDS, meanCI, SWEEP_METRICS } from "../src/lib/metrics/sweep.js";
-import { buildSchedule, getMethod, type HeadScaleStats, METHOD_NAMES, predictedBytes, type Schedule, ScheduleError, stringifySchedule } from "../src/lib/schedules/index.js";
+import {
+  buildSchedule,
+  getMethod,
+  type HeadScaleStats,
+  METHOD_NAMES,
+  predictedBytes,
+  type Schedule,
+  ScheduleError,
+  stringifySchedule,
+} from "../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
 import type { ModelConfig } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
@@ -76,7 +85,14 @@ export interface EvalContext {
   lowRank?: LowRankManifest;
 }
 
-export async function loadEvalContext(o: { modelDir?: string; threads?: number; settings?: Partial<CalibrationSettings>; stats?: string; needStats: boolean; needLowRank?: boolean }): Promise<EvalContext> {
+export async function loadEvalContext(o: {
+  modelDir?: string;
+  threads?: number;
+  settings?: Partial<CalibrationSettings>;
+  stats?: string;
+  needStats: boolean;
+  needLowRank?: boolean;
+}): Promise<EvalContext> {
   const modelDir = o.modelDir ?? MODEL_DIR;
   const model = await loadNodeModel(modelDir, o.threads ?? 1);
   const judge = await Judge.load(nodeBackend(o.threads ?? 1), model.config, folderReader(modelDir));
@@ -100,7 +116,10 @@ export function modelFingerprint(modelDir: string, cfg: ModelConfig): string {
 
 /** sha256 (16 hex, as recalkv.json's fileSha256) of a ReCalKV variant's step graph as it is on disk. */
 export function variantFileSha(modelDir: string, file: string): string {
-  return createHash("sha256").update(readFileSync(join(modelDir, file))).digest("hex").slice(0, 16);
+  return createHash("sha256")
+    .update(readFileSync(join(modelDir, file)))
+    .digest("hex")
+    .slice(0, 16);
 }
 
 export const rowsOf = (settings: CalibrationSettings) => (settings.cfg > 0 ? 2 : 1);
@@ -128,7 +147,10 @@ export async function referenceSet(ctx: EvalContext, prompts: Prompt[], onImage?
 export async function evaluateSchedule(ctx: EvalContext, ref: ReferenceSet, schedule: Schedule, onImage?: () => void) {
   const cfg = ctx.model.config;
   const results = schedule.method === "full" && schedule === ref.schedule ? ref.results : await generateAll(ctx, ref.prompts, schedule, onImage);
-  const j = schedule === ref.schedule ? { features: ref.features, predicted: ref.predicted, confidence: ref.confidence } : await ctx.judge.judge(results.map((r) => r.image));
+  const j =
+    schedule === ref.schedule
+      ? { features: ref.features, predicted: ref.predicted, confidence: ref.confidence }
+      : await ctx.judge.judge(results.map((r) => r.image));
   const predicted = predictedBytes(schedule, rowsOf(ctx.settings), 4).peak;
   const images = results.map((r, i) => {
     const full = ref.results[i];
@@ -209,7 +231,11 @@ interface Cell {
   error?: string;
 }
 
-const sha = (v: unknown, n = 16) => createHash("sha256").update(typeof v === "string" ? v : JSON.stringify(v)).digest("hex").slice(0, n);
+const sha = (v: unknown, n = 16) =>
+  createHash("sha256")
+    .update(typeof v === "string" ? v : JSON.stringify(v))
+    .digest("hex")
+    .slice(0, n);
 const budgetString = (ratio: number) => `${+(ratio * 100).toFixed(6)}%`;
 
 export function sweepSchema(numScales: number): Record<string, ColumnType> {
@@ -275,10 +301,22 @@ export const CELL_SCHEMA: Record<string, ColumnType> = {
   ms_mean: "DOUBLE",
   fd_emoji: "DOUBLE",
   class_accuracy: "DOUBLE",
-  ...Object.fromEntries(Object.keys(SWEEP_METRICS).flatMap((m) => [[`${m}_mean`, "DOUBLE"], [`${m}_ci_lo`, "DOUBLE"], [`${m}_ci_hi`, "DOUBLE"]])),
+  ...Object.fromEntries(
+    Object.keys(SWEEP_METRICS).flatMap((m) => [
+      [`${m}_mean`, "DOUBLE"],
+      [`${m}_ci_lo`, "DOUBLE"],
+      [`${m}_ci_hi`, "DOUBLE"],
+    ]),
+  ),
 };
 
-function cellRows(cfg: ModelConfig, weights: string, settings: CalibrationSettings, cell: Cell, ev: Awaited<ReturnType<typeof evaluateSchedule>> | null): Row[] {
+function cellRows(
+  cfg: ModelConfig,
+  weights: string,
+  settings: CalibrationSettings,
+  cell: Cell,
+  ev: Awaited<ReturnType<typeof evaluateSchedule>> | null,
+): Row[] {
   const s = cell.schedule;
   const fullBytes = buildSchedule("full", cfg, "100%").budget.bytes;
   const common: Row = {
@@ -366,7 +404,11 @@ export function cellSummaries(rows: readonly Row[]): Row[] {
       });
       for (const k of Object.keys(SWEEP_METRICS)) {
         const ci = m(k);
-        Object.assign(out, { [`${k}_mean`]: ci.mean, [`${k}_ci_lo`]: Number.isFinite(ci.lo) ? ci.lo : null, [`${k}_ci_hi`]: Number.isFinite(ci.hi) ? ci.hi : null });
+        Object.assign(out, {
+          [`${k}_mean`]: ci.mean,
+          [`${k}_ci_lo`]: Number.isFinite(ci.lo) ? ci.lo : null,
+          [`${k}_ci_hi`]: Number.isFinite(ci.hi) ? ci.hi : null,
+        });
       }
     }
     return out;
@@ -391,7 +433,8 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const specs = (o.methods ?? defaultMethodSpecs()).map((s) => parseMethodSpec(s, "--methods"));
   // a typo in a parameter (heatkv:sigma=abc) is refused before any work, not stored as an infeasible cell
   for (const s of specs) resolveParams(s.method, getMethod(s.method).params, s.params, `--methods ${s.label}`);
-  if (new Set(specs.map((s) => s.label)).size !== specs.length) throw new Error(`--methods: a method spec is listed twice (${specs.map((s) => s.label).join(", ")})`);
+  if (new Set(specs.map((s) => s.label)).size !== specs.length)
+    throw new Error(`--methods: a method spec is listed twice (${specs.map((s) => s.label).join(", ")})`);
   const budgets = o.budgets ?? DEFAULT_BUDGETS;
   for (const b of budgets) if (!(b > 0 && b <= 1)) throw new Error(`--budgets: every budget must be in (0, 100] %, got ${b * 100} %`);
   const ctx = await loadEvalContext({
@@ -405,7 +448,8 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const cfg = ctx.model.config;
   const classes = o.classes ?? cfg.classes.map((_, i) => i);
   const seeds = o.seeds ?? DEFAULT_EVAL_SEEDS;
-  for (const c of classes) if (!(Number.isInteger(c) && c >= 0 && c < cfg.numClasses)) throw new Error(`--classes: class index ${c} is not in 0..${cfg.numClasses - 1}`);
+  for (const c of classes)
+    if (!(Number.isInteger(c) && c >= 0 && c < cfg.numClasses)) throw new Error(`--classes: class index ${c} is not in 0..${cfg.numClasses - 1}`);
   const prompts: Prompt[] = classes.flatMap((classIndex) => seeds.map((seed) => ({ classIndex, seed })));
   if (prompts.length === 0) throw new Error("evaluation set is empty (no classes or no seeds)");
   // the weights are part of the key: config_hash only describes the shapes, so a retrained model keeps it
@@ -422,7 +466,12 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
     let schedule: Schedule | undefined;
     let error: string | undefined;
     try {
-      schedule = buildSchedule(spec.method, cfg, budgetString(ratio), { params: spec.params, stats: ctx.stats, lowRank: ctx.lowRank, source: `${spec.label} @ ${budgetString(ratio)}` });
+      schedule = buildSchedule(spec.method, cfg, budgetString(ratio), {
+        params: spec.params,
+        stats: ctx.stats,
+        lowRank: ctx.lowRank,
+        source: `${spec.label} @ ${budgetString(ratio)}`,
+      });
     } catch (e) {
       if (!(e instanceof ScheduleError)) throw e;
       error = e.message;
@@ -432,7 +481,11 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
     const variantFile = schedule?.lowRank ? ctx.lowRank?.variants.find((v) => v.id === schedule?.lowRank?.variant)?.file : undefined;
     if (variantFile && !variantShas.has(variantFile)) variantShas.set(variantFile, variantFileSha(o.modelDir ?? MODEL_DIR, variantFile));
     const variantSha = variantFile ? variantShas.get(variantFile) : undefined;
-    const key = sha(schedule ? { v: SWEEP_VERSION, label: spec.label, ratio, schedule: stringifySchedule(schedule), ...(variantSha ? { variantSha } : {}) } : { v: SWEEP_VERSION, label: spec.label, ratio, params: spec.params, error });
+    const key = sha(
+      schedule
+        ? { v: SWEEP_VERSION, label: spec.label, ratio, schedule: stringifySchedule(schedule), ...(variantSha ? { variantSha } : {}) }
+        : { v: SWEEP_VERSION, label: spec.label, ratio, params: spec.params, error },
+    );
     const file = join(dir, `${spec.label.replace(/[^\w=.-]+/g, "_")}_${+(ratio * 100).toFixed(4)}pct_${key}.json`);
     cells.push({ spec, ratio, key, file, schedule, error });
   };
@@ -468,7 +521,8 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
       ref ??= await referenceSet(ctx, prompts, c.spec.method === "full" ? tick : undefined);
       ev = await evaluateSchedule(ctx, ref, c.spec.method === "full" ? ref.schedule : c.schedule, tick);
       const bad = ev.images.filter((im) => im.measuredPeakBytes !== im.predictedPeakBytes);
-      if (bad.length) log(`sweep: WARNING ${c.spec.label} @ ${budgetString(c.ratio)}: measured peak bytes differ from the schedule's prediction on ${bad.length} images`);
+      if (bad.length)
+        log(`sweep: WARNING ${c.spec.label} @ ${budgetString(c.ratio)}: measured peak bytes differ from the schedule's prediction on ${bad.length} images`);
     }
     const rows = cellRows(cfg, weights, ctx.settings, c, ev);
     const shard: CellShard = { version: SWEEP_VERSION, key: c.key, label: c.spec.label, rows, seconds: (performance.now() - t) / 1000 };

@@ -78,7 +78,15 @@ export function headType(layer: number, head: number): HeadType {
 }
 
 /** Dense L × L (L = the grid's token count) attention of one head. */
-export function syntheticHead(shape: AttentionShape, lay: ScaleLayout, grid: number[], image: number, branch: number, layer: number, head: number): Float32Array {
+export function syntheticHead(
+  shape: AttentionShape,
+  lay: ScaleLayout,
+  grid: number[],
+  image: number,
+  branch: number,
+  layer: number,
+  head: number,
+): Float32Array {
   const L = lay.total;
   const A = new Float32Array(L * L);
   const type = headType(layer, head);

@@ -193,7 +193,9 @@ export async function timeExplorerQueries(file: string, opts: { repeats?: number
     const t0 = performance.now();
     await conn.run(`CREATE TABLE attention AS SELECT * FROM read_parquet(${sqlStr(file)})`);
     const loadMs = performance.now() - t0;
-    const meta = (await conn.runAndReadAll(`SELECT count(*) AS n, max(target_scale) AS k, max(layer) AS l, max(head) AS h, min(class_index) AS c FROM attention`)).getRowObjectsJS()[0];
+    const meta = (
+      await conn.runAndReadAll(`SELECT count(*) AS n, max(target_scale) AS k, max(layer) AS l, max(head) AS h, min(class_index) AS c FROM attention`)
+    ).getRowObjectsJS()[0];
     const K = Number(meta.k) + 1;
     const sigma = Math.min(opts.sigma ?? 3, K - 2);
     const source = Math.min(K - 2, Math.max(sigma, Math.floor(K / 2)));

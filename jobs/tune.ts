@@ -13,7 +13,18 @@ import type { CalibrationSettings } from "../src/lib/metrics/calibration.js";
 import { meanCI, SWEEP_METRICS, type SweepMetric } from "../src/lib/metrics/sweep.js";
 import { buildSchedule, getMethod, type Schedule, ScheduleError, stringifySchedule } from "../src/lib/schedules/index.js";
 import { DEFAULT_CALIBRATION_SEEDS } from "./calibrate.js";
-import { DEFAULT_EVAL_SEEDS, type EvalContext, evaluateSchedule, type ImageEval, loadEvalContext, parseMethodSpec, type Prompt, referenceSet, type ReferenceSet, rowsOf } from "./sweep.js";
+import {
+  DEFAULT_EVAL_SEEDS,
+  type EvalContext,
+  evaluateSchedule,
+  type ImageEval,
+  loadEvalContext,
+  parseMethodSpec,
+  type Prompt,
+  referenceSet,
+  type ReferenceSet,
+  rowsOf,
+} from "./sweep.js";
 import { writeAtomic } from "../node/files.js";
 
 export const METRIC_ALIASES: Record<string, SweepMetric> = {
@@ -154,16 +165,33 @@ function minFeasible(ctx: EvalContext, method: string, params: Record<string, un
   return hi;
 }
 
-async function searchRatio(ctx: EvalContext, ref: ReferenceSet, metric: SweepMetric, target: number, method: string, params: Record<string, unknown>, tol: number, log: (s: string) => void): Promise<TuneCandidate> {
+async function searchRatio(
+  ctx: EvalContext,
+  ref: ReferenceSet,
+  metric: SweepMetric,
+  target: number,
+  method: string,
+  params: Record<string, unknown>,
+  tol: number,
+  log: (s: string) => void,
+): Promise<TuneCandidate> {
   const hib = SWEEP_METRICS[metric].higherIsBetter;
   const probes: Probe[] = [];
   const probe = async (ratio: number): Promise<Probe> => {
     const s = buildSchedule(method, ctx.model.config, budgetOf(ratio), { params, stats: ctx.stats, lowRank: ctx.lowRank });
     const ev = await evaluateSchedule(ctx, ref, s);
     const mean = meanCI(ev.images.map((im) => metricOf(im, metric))).mean;
-    const p: Probe = { ratio, feasible: true, mean, peakBytes: Math.max(...ev.images.map((im) => im.measuredPeakBytes)), meets: hib ? mean >= target : mean <= target };
+    const p: Probe = {
+      ratio,
+      feasible: true,
+      mean,
+      peakBytes: Math.max(...ev.images.map((im) => im.measuredPeakBytes)),
+      meets: hib ? mean >= target : mean <= target,
+    };
     probes.push(p);
-    log(`tune: ${method} ${JSON.stringify(params)} @ ${(100 * ratio).toFixed(2)} %: mean ${metric} ${mean.toFixed(4)} ${p.meets ? "meets" : "misses"} ${target}`);
+    log(
+      `tune: ${method} ${JSON.stringify(params)} @ ${(100 * ratio).toFixed(2)} %: mean ${metric} ${mean.toFixed(4)} ${p.meets ? "meets" : "misses"} ${target}`,
+    );
     return p;
   };
   const minRatio = minFeasible(ctx, method, params);
@@ -197,13 +225,22 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   if (!(tol > 0 && tol < 1)) throw new Error(`--tolerance must be in (0, 1), got ${tol}`);
   const spec = parseMethodSpec(o.method);
   if (spec.method === "full") throw new Error("--method full has nothing to tune (it is the uncompressed reference)");
-  const ctx = await loadEvalContext({ modelDir: o.modelDir, threads: o.threads, settings: o.settings, stats: o.stats, needStats: getMethod(spec.method).needsStats, needLowRank: getMethod(spec.method).needsLowRank });
+  const ctx = await loadEvalContext({
+    modelDir: o.modelDir,
+    threads: o.threads,
+    settings: o.settings,
+    stats: o.stats,
+    needStats: getMethod(spec.method).needsStats,
+    needLowRank: getMethod(spec.method).needsLowRank,
+  });
   const cfg = ctx.model.config;
   const classes = o.classes ?? cfg.classes.map((_, i) => i);
   const calSeeds = o.calibrationSeeds ?? DEFAULT_CALIBRATION_SEEDS;
   const evalSeeds = o.evalSeeds ?? DEFAULT_EVAL_SEEDS;
   const prompts = (seeds: number[]): Prompt[] => classes.flatMap((classIndex) => seeds.map((seed) => ({ classIndex, seed })));
-  log(`tune: ${spec.label}, ${metric} target ${target(metric, o.target)} on the calibration prompts (${classes.length} classes × seeds ${calSeeds.join(",")}); full-cache references…`);
+  log(
+    `tune: ${spec.label}, ${metric} target ${target(metric, o.target)} on the calibration prompts (${classes.length} classes × seeds ${calSeeds.join(",")}); full-cache references…`,
+  );
   const calRef = await referenceSet(ctx, prompts(calSeeds));
   const sigmaFixed = spec.method !== "heatkv" || "sigma" in spec.params;
   const maxSigma = cfg.patchNums.length - 2;
@@ -215,13 +252,17 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   }
   const found = candidates.filter((c) => c.ratio !== null);
   if (found.length === 0) {
-    throw new Error(`${spec.label}: no budget up to 100 % reaches mean ${metric} ${target(metric, o.target)} on the calibration prompts (at 100 %: ${candidates.map((c) => c.probes[0].mean.toFixed(4)).join(", ")})`);
+    throw new Error(
+      `${spec.label}: no budget up to 100 % reaches mean ${metric} ${target(metric, o.target)} on the calibration prompts (at 100 %: ${candidates.map((c) => c.probes[0].mean.toFixed(4)).join(", ")})`,
+    );
   }
   found.sort((a, b) => a.peakBytes! - b.peakBytes! || a.ratio! - b.ratio!);
   const best = found[0];
   const schedule = buildSchedule(spec.method, cfg, budgetOf(best.ratio!), { params: best.params, stats: ctx.stats, lowRank: ctx.lowRank });
   const calibration = measured(metric, o.target, await evaluateSchedule(ctx, calRef, schedule), calSeeds);
-  log(`tune: best ${JSON.stringify(schedule.params)} at ${(100 * best.ratio!).toFixed(2)} % (${best.peakBytes} B peak); verifying on the evaluation set (seeds ${evalSeeds.join(",")})…`);
+  log(
+    `tune: best ${JSON.stringify(schedule.params)} at ${(100 * best.ratio!).toFixed(2)} % (${best.peakBytes} B peak); verifying on the evaluation set (seeds ${evalSeeds.join(",")})…`,
+  );
   const evalRef = await referenceSet(ctx, prompts(evalSeeds));
   const evaluation = measured(metric, o.target, await evaluateSchedule(ctx, evalRef, schedule), evalSeeds);
   const seconds = (performance.now() - t0) / 1000;
@@ -238,7 +279,14 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
       tolerance: tol,
       calibration,
       evaluation,
-      candidates: candidates.map((c) => ({ params: c.params, ratio: c.ratio, mean: c.mean, peakBytes: c.peakBytes, minFeasibleRatio: c.minFeasibleRatio, probes: c.probes })),
+      candidates: candidates.map((c) => ({
+        params: c.params,
+        ratio: c.ratio,
+        mean: c.mean,
+        peakBytes: c.peakBytes,
+        minFeasibleRatio: c.minFeasibleRatio,
+        probes: c.probes,
+      })),
       cacheRows: rowsOf(ctx.settings),
       seconds,
     },

@@ -17,7 +17,14 @@ const ROOT = resolve(import.meta.dirname, "..");
 
 async function stage(modelDir: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "heatkv-browser-"));
-  await build({ entryPoints: [join(import.meta.dirname, "browser-page.ts")], bundle: true, format: "esm", platform: "browser", outfile: join(dir, "page.js"), logLevel: "error" });
+  await build({
+    entryPoints: [join(import.meta.dirname, "browser-page.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    outfile: join(dir, "page.js"),
+    logLevel: "error",
+  });
   writeFileSync(join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><title>heatkv</title><script type="module" src="page.js"></script>`);
   mkdirSync(join(dir, "ort"));
   const ortDist = join(ROOT, "node_modules", "onnxruntime-web", "dist");
@@ -66,7 +73,13 @@ export class BrowserRuntime {
   }
 
   private call<K extends keyof Api>(name: K, ...args: Parameters<Api[K]>): Promise<Awaited<ReturnType<Api[K]>>> {
-    return this.page.evaluate(([n, a]) => ((globalThis as unknown as { heatkv: Record<string, (...x: unknown[]) => unknown> }).heatkv[n as string] as (...x: unknown[]) => unknown)(...(a as unknown[])), [name, args] as const) as Promise<Awaited<ReturnType<Api[K]>>>;
+    return this.page.evaluate(
+      ([n, a]) =>
+        ((globalThis as unknown as { heatkv: Record<string, (...x: unknown[]) => unknown> }).heatkv[n as string] as (...x: unknown[]) => unknown)(
+          ...(a as unknown[]),
+        ),
+      [name, args] as const,
+    ) as Promise<Awaited<ReturnType<Api[K]>>>;
   }
 
   load(prefer: "wasm" | "webgpu") {
@@ -81,7 +94,6 @@ export class BrowserRuntime {
   webgpuInfo() {
     return this.call("webgpuInfo");
   }
-
 
   async close(): Promise<void> {
     await this.browser.close();

@@ -13,13 +13,17 @@ export { MODEL_DIR };
 
 /** CPU provider, ORT thread spinning off (2-core machines), `threads` intra-op threads. */
 export function nodeBackend(threads = 1): Backend {
-  return makeOrtBackend(ort as unknown as OrtModule, `onnxruntime-node ${ort.env.versions?.common ?? ""} (cpu, ${threads} thread${threads > 1 ? "s" : ""})`.replace("  ", " "), {
-    executionProviders: ["cpu"],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: "all",
-    extra: { session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" } },
-  });
+  return makeOrtBackend(
+    ort as unknown as OrtModule,
+    `onnxruntime-node ${ort.env.versions?.common ?? ""} (cpu, ${threads} thread${threads > 1 ? "s" : ""})`.replace("  ", " "),
+    {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: "all",
+      extra: { session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" } },
+    },
+  );
 }
 
 /** Reads `name` from `dir`, naming the full path when it is missing or unreadable. */

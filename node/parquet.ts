@@ -1,10 +1,10 @@
 // Write rows to Parquet with @duckdb/node-api: an in-memory table filled through an appender, then
 // COPY … TO a temp file (FORMAT parquet), read back and returned / streamed. Used by the jobs and the site's data loaders.
-import {randomUUID} from "node:crypto";
-import {readFileSync, rmSync} from "node:fs";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
-import {DuckDBInstance} from "@duckdb/node-api";
+import { randomUUID } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 
 export type ColumnType = "BOOLEAN" | "INTEGER" | "BIGINT" | "DOUBLE" | "FLOAT" | "VARCHAR";
 export type Schema = Record<string, ColumnType>;
@@ -35,7 +35,7 @@ export async function toParquet(schema: Schema, rows: readonly Row[]): Promise<B
     await connection.run(`COPY t TO '${tmp}' (FORMAT parquet, COMPRESSION zstd)`);
     return readFileSync(tmp);
   } finally {
-    rmSync(tmp, {force: true});
+    rmSync(tmp, { force: true });
     connection.closeSync();
     instance.closeSync();
   }

@@ -2,10 +2,10 @@
 // Correct MIME types for .wasm (application/wasm, needed for streaming compilation) and .mjs; Framework's
 // clean URLs (/system → system.html, /dir/ → dir/index.html). No COOP/COEP headers on purpose: the site
 // must work from any plain static host. CLI: `npm run serve` (tsx node/static-server.ts [dir] [port]).
-import {createReadStream, existsSync, statSync} from "node:fs";
-import {createServer, type Server} from "node:http";
-import type {AddressInfo} from "node:net";
-import {extname, join, normalize, resolve, sep} from "node:path";
+import { createReadStream, existsSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { extname, join, normalize, resolve, sep } from "node:path";
 
 export const MIME_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8",
@@ -24,7 +24,7 @@ export const MIME_TYPES: Record<string, string> = {
   ".jpg": "image/jpeg",
   ".ico": "image/x-icon",
   ".woff2": "font/woff2",
-  ".map": "application/json; charset=utf-8"
+  ".map": "application/json; charset=utf-8",
 };
 
 export function mimeType(path: string): string {
@@ -56,32 +56,32 @@ export interface StaticServer {
 export async function serveStatic(root: string, port = 0, host = "127.0.0.1"): Promise<StaticServer> {
   const server = createServer((req, res) => {
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, {allow: "GET, HEAD"}).end();
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
       return;
     }
     const file = resolveFile(root, req.url ?? "/");
     if (!file) {
       const notFound = join(root, "404.html");
-      res.writeHead(404, {"content-type": MIME_TYPES[".html"]});
+      res.writeHead(404, { "content-type": MIME_TYPES[".html"] });
       if (existsSync(notFound) && req.method === "GET") createReadStream(notFound).pipe(res);
       else res.end("not found");
       return;
     }
-    res.writeHead(200, {"content-type": mimeType(file), "content-length": statSync(file).size, "cache-control": "no-cache"});
+    res.writeHead(200, { "content-type": mimeType(file), "content-length": statSync(file).size, "cache-control": "no-cache" });
     if (req.method === "HEAD") res.end();
     else createReadStream(file).pipe(res);
   });
   await new Promise<void>((ok, fail) => server.once("error", fail).listen(port, host, () => ok()));
-  const {port: actual} = server.address() as AddressInfo;
+  const { port: actual } = server.address() as AddressInfo;
   return {
     server,
     url: `http://${host}:${actual}`,
-    close: () => new Promise<void>((ok) => server.close(() => ok()))
+    close: () => new Promise<void>((ok) => server.close(() => ok())),
   };
 }
 
 if (import.meta.filename === process.argv[1]) {
   const root = process.argv[2] ?? "dist";
-  const {url} = await serveStatic(root, Number(process.argv[3] ?? 3000));
+  const { url } = await serveStatic(root, Number(process.argv[3] ?? 3000));
   console.log(`serving ${root} at ${url}/`);
 }

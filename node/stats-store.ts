@@ -17,7 +17,8 @@ import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules
 
 /** Column name → DuckDB type, in order: the schema's one column list (src/lib/schema/stats.ts) as a map. */
 export type ColumnTypes = Readonly<Record<string, string>>;
-const columnTypes = (cols: readonly (readonly [name: string, type: string, meaning: string])[]): ColumnTypes => Object.freeze(Object.fromEntries(cols.map(([name, type]) => [name, type])));
+const columnTypes = (cols: readonly (readonly [name: string, type: string, meaning: string])[]): ColumnTypes =>
+  Object.freeze(Object.fromEntries(cols.map(([name, type]) => [name, type])));
 
 /** The scale-level table's columns (STATS_COLUMNS); the appender in writePromptShards fills them in this order. */
 export const SCALE_COLUMNS = columnTypes(STATS_COLUMNS);
@@ -35,12 +36,17 @@ export const tokensPath = (statsPath: string) => statsPath.replace(/\.parquet$/,
 export const promptId = (classIndex: number, seed: number) => `c${classIndex}_s${seed}`;
 
 export function settingsHash(cfg: ModelConfig, s: CalibrationSettings): string {
-  return createHash("sha256").update(JSON.stringify({ h: cfg.configHash, w: cfg.weightsHash, cfg: s.cfg, k: s.topK, p: s.topP, t: s.temperature })).digest("hex").slice(0, 10);
+  return createHash("sha256")
+    .update(JSON.stringify({ h: cfg.configHash, w: cfg.weightsHash, cfg: s.cfg, k: s.topK, p: s.topP, t: s.temperature }))
+    .digest("hex")
+    .slice(0, 10);
 }
 
 const sqlStr = (s: string) => `'${s.replaceAll("'", "''")}'`;
 
-async function withDb<T>(fn: (run: (sql: string) => Promise<Record<string, unknown>[]>, conn: Awaited<ReturnType<DuckDBInstance["connect"]>>) => Promise<T>): Promise<T> {
+async function withDb<T>(
+  fn: (run: (sql: string) => Promise<Record<string, unknown>[]>, conn: Awaited<ReturnType<DuckDBInstance["connect"]>>) => Promise<T>,
+): Promise<T> {
   const db = await DuckDBInstance.create(":memory:");
   const conn = await db.connect();
   try {
@@ -56,7 +62,10 @@ export async function writePromptShards(dir: string, cfg: ModelConfig, settings:
   mkdirSync(dir, { recursive: true });
   const id = promptId(st.classIndex, st.seed);
   await withDb(async (run, conn) => {
-    const ddl = (cols: Record<string, string>) => Object.entries(cols).map(([n, t]) => `"${n}" ${t}`).join(", ");
+    const ddl = (cols: Record<string, string>) =>
+      Object.entries(cols)
+        .map(([n, t]) => `"${n}" ${t}`)
+        .join(", ");
     await run(`CREATE TABLE s (${ddl(SCALE_COLUMNS)})`);
     await run(`CREATE TABLE k (${ddl(TOKEN_COLUMNS)})`);
     const a = await conn.createAppender("s");
@@ -99,7 +108,10 @@ export async function writePromptShards(dir: string, cfg: ModelConfig, settings:
       b.endRow();
     }
     b.closeSync();
-    for (const [table, file] of [["k", join(dir, `${id}_tokens.parquet`)], ["s", join(dir, `${id}.parquet`)]] as const) {
+    for (const [table, file] of [
+      ["k", join(dir, `${id}_tokens.parquet`)],
+      ["s", join(dir, `${id}.parquet`)],
+    ] as const) {
       const tmp = `${file}.${process.pid}.tmp`;
       await run(`COPY ${table} TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
       renameSync(tmp, file);
@@ -176,29 +188,50 @@ export async function validateStats(file: string, cfg: ModelConfig): Promise<{ r
     }
     if (meta.length === 0) throw new StatsFileError(file, "", "has no rows");
     for (const m of meta) {
-      if (m.schema_version !== STATS_SCHEMA_VERSION) throw new StatsFileError(file, "schema_version", `is "${m.schema_version}", this workbench reads "${STATS_SCHEMA_VERSION}"`);
-      if (m.config_hash !== cfg.configHash) throw new StatsFileError(file, "config_hash", `is "${m.config_hash}" but the model (${cfg.modelId}) has "${cfg.configHash}": statistics of another model`);
+      if (m.schema_version !== STATS_SCHEMA_VERSION)
+        throw new StatsFileError(file, "schema_version", `is "${m.schema_version}", this workbench reads "${STATS_SCHEMA_VERSION}"`);
+      if (m.config_hash !== cfg.configHash)
+        throw new StatsFileError(
+          file,
+          "config_hash",
+          `is "${m.config_hash}" but the model (${cfg.modelId}) has "${cfg.configHash}": statistics of another model`,
+        );
     }
     return { rows: meta.reduce((a, m) => a + Number(m.n), 0), prompts: meta.reduce((a, m) => a + Number(m.p), 0) };
   });
 }
 
 /** cond-row scale mass of a validated stats file as a dense array [prompt][L*H][K][K] (t, s), prompt list. */
-export async function readScaleMass(file: string, cfg: ModelConfig, branch: "cond" | "uncond" = "cond"): Promise<{ prompts: { id: string; classIndex: number; seed: number }[]; mass: Float64Array; K: number }> {
+export async function readScaleMass(
+  file: string,
+  cfg: ModelConfig,
+  branch: "cond" | "uncond" = "cond",
+): Promise<{ prompts: { id: string; classIndex: number; seed: number }[]; mass: Float64Array; K: number }> {
   await validateStats(file, cfg);
   const K = cfg.patchNums.length;
   const LH = cfg.numLayers * cfg.numHeads;
   return withDb(async (run) => {
-    const prompts = (await run(`SELECT DISTINCT prompt, class_index, seed FROM read_parquet(${sqlStr(file)}) ORDER BY class_index, seed`)).map((r) => ({ id: String(r.prompt), classIndex: Number(r.class_index), seed: Number(r.seed) }));
+    const prompts = (await run(`SELECT DISTINCT prompt, class_index, seed FROM read_parquet(${sqlStr(file)}) ORDER BY class_index, seed`)).map((r) => ({
+      id: String(r.prompt),
+      classIndex: Number(r.class_index),
+      seed: Number(r.seed),
+    }));
     const index = new Map(prompts.map((p, i) => [p.id, i]));
     const mass = new Float64Array(prompts.length * LH * K * K);
-    const rows = await run(`SELECT prompt, layer, head, target_scale AS t, source_scale AS s, mass FROM read_parquet(${sqlStr(file)}) WHERE branch = ${sqlStr(branch)}`);
+    const rows = await run(
+      `SELECT prompt, layer, head, target_scale AS t, source_scale AS s, mass FROM read_parquet(${sqlStr(file)}) WHERE branch = ${sqlStr(branch)}`,
+    );
     for (const r of rows) {
       const l = Number(r.layer);
       const h = Number(r.head);
       const t = Number(r.t);
       const s = Number(r.s);
-      if (l >= cfg.numLayers || h >= cfg.numHeads || t >= K || s > t) throw new StatsFileError(file, "layer/head/target_scale/source_scale", `has (${l}, ${h}, ${t}, ${s}) outside the model's ${cfg.numLayers}×${cfg.numHeads}×${K} shape`);
+      if (l >= cfg.numLayers || h >= cfg.numHeads || t >= K || s > t)
+        throw new StatsFileError(
+          file,
+          "layer/head/target_scale/source_scale",
+          `has (${l}, ${h}, ${t}, ${s}) outside the model's ${cfg.numLayers}×${cfg.numHeads}×${K} shape`,
+        );
       mass[((index.get(String(r.prompt))! * LH + l * cfg.numHeads + h) * K + t) * K + s] = Number(r.mass);
     }
     return { prompts, mass, K };

@@ -15,7 +15,7 @@ const log = process.env.HEATKV_NET_LOG;
 
 /** @param {string} kind @param {unknown} host @param {unknown} port */
 function deny(kind, host, port) {
-  const entry = {kind, host: String(host), port: port == null ? null : Number(port), pid: process.pid, argv: process.argv.slice(1)};
+  const entry = { kind, host: String(host), port: port == null ? null : Number(port), pid: process.pid, argv: process.argv.slice(1) };
   const line = JSON.stringify(entry);
   if (log) fs.appendFileSync(log, line + "\n");
   fs.writeSync(2, `\n[offline-guard] blocked external network access: ${line}\n`);
@@ -63,8 +63,10 @@ dns.lookup = function (hostname, ...rest) {
   return lookup.call(this, hostname, ...rest);
 };
 const plookup = dns.promises.lookup;
-dns.promises.lookup = /** @type {typeof plookup} */ (function (hostname, ...rest) {
-  if (!isLocal(hostname)) deny("dns", hostname, null);
-  // @ts-ignore
-  return plookup.call(this, hostname, ...rest);
-});
+dns.promises.lookup = /** @type {typeof plookup} */ (
+  function (hostname, ...rest) {
+    if (!isLocal(hostname)) deny("dns", hostname, null);
+    // @ts-ignore
+    return plookup.call(this, hostname, ...rest);
+  }
+);

@@ -18,6 +18,10 @@ describe("sweep options (CLI)", () => {
     expect(cliMethodSpec("heatkv:sigma=1+strict=true")).toBe("heatkv:sigma=1,strict=true");
     expect(cliMethodSpec("heatkv+recalkv")).toBe("heatkv+recalkv");
     expect(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1")).toBe("heatkv+recalkv:rankRatio=0.25,sigma=1");
-    expect(parseMethodSpec(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1"))).toEqual({ label: "heatkv+recalkv:rankRatio=0.25,sigma=1", method: "heatkv+recalkv", params: { rankRatio: 0.25, sigma: 1 } });
+    expect(parseMethodSpec(cliMethodSpec("heatkv+recalkv:rankRatio=0.25+sigma=1"))).toEqual({
+      label: "heatkv+recalkv:rankRatio=0.25,sigma=1",
+      method: "heatkv+recalkv",
+      params: { rankRatio: 0.25, sigma: 1 },
+    });
   });
 });

@@ -11,7 +11,9 @@ import { ROOT, SCREENSHOTS } from "./paths.js";
 import { expectClean, screenshot, useSite } from "./site-session.js";
 
 const config = JSON.parse(readFileSync(join(ROOT, "data", "model", "config.json"), "utf8")) as { num_layers: number; num_heads: number; patch_nums: number[] };
-const L = config.num_layers, H = config.num_heads, K = config.patch_nums.length;
+const L = config.num_layers,
+  H = config.num_heads,
+  K = config.patch_nums.length;
 
 let page: Page, log: PageLog;
 const site = useSite();
@@ -53,7 +55,11 @@ describe("head explorer", () => {
     // colour controls: linear / global / sink masking change the legend and the drawn pixels
     const legend = () => page.getByTestId("hx-legend").textContent();
     expect(await legend()).toContain("1e-4");
-    for (const [id, value, text] of [["hx-color", "linear", "attention probability"], ["hx-norm", "global", "global 0–1"], ["hx-sink", "mask", "hatched = sink scales 0–2 masked"]] as const) {
+    for (const [id, value, text] of [
+      ["hx-color", "linear", "attention probability"],
+      ["hx-norm", "global", "global 0–1"],
+      ["hx-sink", "mask", "hatched = sink scales 0–2 masked"],
+    ] as const) {
       const sum = await page.getByTestId("hx-detail").getAttribute("data-checksum");
       const b = await rendered();
       await page.getByTestId(id).selectOption(value);
@@ -63,7 +69,11 @@ describe("head explorer", () => {
     }
     expect(await legend()).not.toContain("1e-4");
     expect(page.url()).toMatch(/norm=global.*color=linear.*sink=1/);
-    for (const [id, value] of [["hx-color", "log"], ["hx-norm", "head"], ["hx-sink", "show"]] as const) {
+    for (const [id, value] of [
+      ["hx-color", "log"],
+      ["hx-norm", "head"],
+      ["hx-sink", "show"],
+    ] as const) {
       const b = await rendered();
       await page.getByTestId(id).selectOption(value);
       await waitRender(b);
@@ -140,7 +150,9 @@ describe("head explorer", () => {
     await page.getByTestId("hx-cmp").selectOption("schedule");
     await waitRender(before);
     await page.getByTestId("hx-scale").selectOption("-1");
-    await expect.poll(() => page.getByTestId("hx-schedule-note").textContent(), { timeout: 30_000 }).toMatch(/heatkv at 30 %.*keeps \d+\.\d % of this head's attention mass/);
+    await expect
+      .poll(() => page.getByTestId("hx-schedule-note").textContent(), { timeout: 30_000 })
+      .toMatch(/heatkv at 30 %.*keeps \d+\.\d % of this head's attention mass/);
     const kept = Number((await page.getByTestId("hx-schedule-note").textContent())!.match(/keeps (\d+\.\d) %/)![1]);
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(100);
@@ -152,11 +164,18 @@ describe("head explorer", () => {
     before = await rendered();
     await page.getByTestId("hx-budget").selectOption("20");
     await waitRender(before);
-    await expect.poll(async () => Number((await page.getByTestId("hx-schedule-note").textContent())!.match(/keeps (\d+\.\d) %/)?.[1] ?? NaN)).toBeLessThanOrEqual(kept);
+    await expect
+      .poll(async () => Number((await page.getByTestId("hx-schedule-note").textContent())!.match(/keeps (\d+\.\d) %/)?.[1] ?? NaN))
+      .toBeLessThanOrEqual(kept);
     await screenshot(page, "explorer-schedule");
 
     // exports
-    for (const [view, fmt] of [["detail", "png"], ["detail", "svg"], ["overview", "png"], ["pyramid", "svg"]] as const) {
+    for (const [view, fmt] of [
+      ["detail", "png"],
+      ["detail", "svg"],
+      ["overview", "png"],
+      ["pyramid", "svg"],
+    ] as const) {
       const download = page.waitForEvent("download");
       await page.getByTestId(`hx-export-${view}-${fmt}`).click();
       const d = await download;
@@ -170,7 +189,7 @@ describe("head explorer", () => {
         const text = body.toString("utf8");
         expect(text).toMatch(/^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
         expect(text).toContain('<image x="0" y="20"');
-        expect(text).toContain("href=\"data:image/png;base64,");
+        expect(text).toContain('href="data:image/png;base64,');
         if (view === "detail") {
           expect(text).toContain("attention probability A[q, k]"); // the vector legend
           expect(text).not.toMatch(/ns\d+:href/); // plain SVG 2 href: renders inline in HTML too

@@ -1,9 +1,9 @@
 // e2e global setup: build dist/ (npm run build = tools/build.ts, network-guarded) when it is missing or
 // older than its sources, so `npm run test:e2e` works on a fresh clone and never tests a stale site.
-import {spawnSync} from "node:child_process";
-import {existsSync, readdirSync, statSync} from "node:fs";
-import {join} from "node:path";
-import {BUILD_REPORT, ROOT} from "./paths.js";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { BUILD_REPORT, ROOT } from "./paths.js";
 
 const SOURCES = ["src", "jobs", "node", "data/model", "tools", "observablehq.config.ts", "package.json"];
 
@@ -22,6 +22,6 @@ export default function setup(): void {
   if (built && built >= sources) return;
   console.log(built ? "e2e: dist/ is older than its sources, rebuilding" : "e2e: no dist/, building it");
   const tsx = join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
-  const r = spawnSync(process.execPath, [tsx, join(ROOT, "tools", "build.ts")], {cwd: ROOT, stdio: "inherit"});
+  const r = spawnSync(process.execPath, [tsx, join(ROOT, "tools", "build.ts")], { cwd: ROOT, stdio: "inherit" });
   if (r.status !== 0) throw new Error(`build failed (exit ${r.status ?? r.signal})`);
 }

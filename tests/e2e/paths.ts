@@ -1,7 +1,7 @@
 // Locations used by the e2e tests.
-import {existsSync, readdirSync} from "node:fs";
-import {dirname, join, resolve} from "node:path";
-import {fileURLToPath} from "node:url";
+import { existsSync, readdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const DIST = resolve(ROOT, process.env.HEATKV_DIST ?? "dist");

@@ -1,12 +1,12 @@
 // Shared e2e plumbing: serve dist/ on 127.0.0.1, one chromium page with every request recorded, the
 // "nothing left 127.0.0.1, no errors" check, and full-page screenshots into tests/e2e/screenshots/.
-import {mkdirSync} from "node:fs";
-import {join} from "node:path";
-import type {Browser, Page} from "playwright-core";
-import {afterAll, beforeAll, expect} from "vitest";
-import {launchChromium, recordedContext, type PageLog} from "./browser.js";
-import {DIST, SCREENSHOTS} from "./paths.js";
-import {serveStatic, type StaticServer} from "../../node/static-server.js";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
+import { launchChromium, recordedContext, type PageLog } from "./browser.js";
+import { DIST, SCREENSHOTS } from "./paths.js";
+import { serveStatic, type StaticServer } from "../../node/static-server.js";
 
 export function expectClean(log: PageLog): void {
   expect(log.external, "requests to hosts other than 127.0.0.1").toEqual([]);
@@ -16,8 +16,8 @@ export function expectClean(log: PageLog): void {
 }
 
 export async function screenshot(page: Page, name: string): Promise<void> {
-  mkdirSync(SCREENSHOTS, {recursive: true});
-  await page.screenshot({path: join(SCREENSHOTS, `${name}.png`), fullPage: true});
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
 export interface SiteSession {
@@ -28,11 +28,11 @@ export interface SiteSession {
 }
 
 /** Registers beforeAll/afterAll for a file: the built site served locally and one recorded chromium page. */
-export function useSite({webgpu = false}: {webgpu?: boolean} = {}): SiteSession {
+export function useSite({ webgpu = false }: { webgpu?: boolean } = {}): SiteSession {
   const session = {} as SiteSession;
   beforeAll(async () => {
     session.server = await serveStatic(DIST);
-    session.browser = await launchChromium({webgpu});
+    session.browser = await launchChromium({ webgpu });
     Object.assign(session, await recordedContext(session.browser, session.server.url));
   });
   afterAll(async () => {

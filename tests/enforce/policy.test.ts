@@ -13,7 +13,11 @@ describe("scheduleToPolicy: static (whole blocks)", () => {
   // heatkv hand case (see methods/heatkv.test.ts): entering scale 4 head 0 keeps {0,1}, head 1 keeps {0,2,3}
   const K = 5;
   const scas = new Float64Array(2 * K).fill(Number.NaN);
-  [[1, 0.3, 0.2], [2, 0.1, 0.5], [3, 0.4, 0.4]].forEach(([s, a, b]) => {
+  [
+    [1, 0.3, 0.2],
+    [2, 0.1, 0.5],
+    [3, 0.4, 0.4],
+  ].forEach(([s, a, b]) => {
     scas[s] = a;
     scas[K + s] = b;
   });
@@ -30,8 +34,12 @@ describe("scheduleToPolicy: static (whole blocks)", () => {
   });
   it("refuses a schedule made for another model", () => {
     const s = buildSchedule("full", TINY5, "100%");
-    expect(() => scheduleToPolicy(s, { ...TINY5, configHash: "dddd" })).toThrow('schedule: field "model.configHash" is "bbbb2222" but the loaded model "tiny5" has "dddd": this schedule was made for another model');
-    expect(() => scheduleToPolicy(s, { ...TINY5, patchNums: [1, 2, 3, 4, 6] })).toThrow('schedule: field "model.patchNums" is [1,2,3,4,5] but the loaded model has [1,2,3,4,6]');
+    expect(() => scheduleToPolicy(s, { ...TINY5, configHash: "dddd" })).toThrow(
+      'schedule: field "model.configHash" is "bbbb2222" but the loaded model "tiny5" has "dddd": this schedule was made for another model',
+    );
+    expect(() => scheduleToPolicy(s, { ...TINY5, patchNums: [1, 2, 3, 4, 6] })).toThrow(
+      'schedule: field "model.patchNums" is [1,2,3,4,5] but the loaded model has [1,2,3,4,6]',
+    );
   });
   it("never keeps more than the schedule says: a cache that lost entries is an error", () => {
     const s = buildSchedule("full", TINY5, "100%");
@@ -39,7 +47,9 @@ describe("scheduleToPolicy: static (whole blocks)", () => {
     const cache = new KVCache(2, 1, 2, 2);
     const d = new Float32Array(2 * 1 * 4 * 2);
     cache.appendLayer(0, { data: d, dims: [2, 1, 4, 2] }, { data: d, dims: [2, 1, 4, 2] }, 1);
-    expect(() => p.afterScale(0, cache, { scale: 0, tokens: 1, rows: 2, attn: [], fedScale: [], fedToken: [] })).toThrow(/layer 0 head 0 holds 0 entries entering scale 1, the schedule says 1/);
+    expect(() => p.afterScale(0, cache, { scale: 0, tokens: 1, rows: 2, attn: [], fedScale: [], fedToken: [] })).toThrow(
+      /layer 0 head 0 holds 0 entries entering scale 1, the schedule says 1/,
+    );
   });
 });
 
@@ -68,7 +78,8 @@ describe("scheduleToPolicy: dynamic (token level)", () => {
   });
   it("snapkv: window (grid centre) first, then max-pooled attention of the current scale's queries", () => {
     const att2 = [0.5, 0.1, 0.2, 0.3, 0.4, 0.9, 0, 0, 0, 0, 0, 0, 0, 0.8];
-    const attention = (t: number, _lh: number, fs: Int16Array, _ft: Int32Array, n: number) => (t === 2 ? Float32Array.from(att2) : new Float32Array(fs.length + n).fill(0.1));
+    const attention = (t: number, _lh: number, fs: Int16Array, _ft: Int32Array, n: number) =>
+      t === 2 ? Float32Array.from(att2) : new Float32Array(fs.length + n).fill(0.1);
     const kept = (poolKernel: number) => {
       const s = buildSchedule("pyramid", TINY, "50%", { params: { beta: 1, window: 1, poolKernel } });
       return sorted(simulate(TINY, scheduleToPolicy(s, TINY), attention).fedKeys[3][0]);

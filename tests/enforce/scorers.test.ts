@@ -31,7 +31,9 @@ describe("scorers", () => {
     scale[1] = 1;
     const token = Int32Array.from({ length: 2 + n }, (_, i) => (i < 2 ? 0 : i - 2));
     const m = windowMask(scale, token, 3, 8, 16);
-    const picked = Array.from(m.keys()).filter((i) => m[i]).map((i) => token[i]);
+    const picked = Array.from(m.keys())
+      .filter((i) => m[i])
+      .map((i) => token[i]);
     expect(picked).toEqual([0, 2, 4, 6, 16, 18, 20, 22, 32, 34, 36, 38, 48, 50, 52, 54]);
     // 3×3 map < 4×4 grid → last 16 entries
     const small = windowMask(new Int16Array(20).fill(2), new Int32Array(20), 2, 3, 16);

@@ -1,13 +1,13 @@
 // jobs/cache-shape.ts (src/data/cache_shape.parquet.ts): rows derived from config.json, and the Parquet it writes (read back with DuckDB).
-import {mkdtempSync, readFileSync, writeFileSync} from "node:fs";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
-import {DuckDBInstance} from "@duckdb/node-api";
-import {describe, expect, it} from "vitest";
-import {CACHE_SHAPE_SCHEMA, cacheShapeRows, kvBlockBytes, readModelConfig} from "../../jobs/cache-shape.js";
-import {toParquet} from "../../node/parquet.js";
-import {MODEL_DIR} from "../../node/paths.js";
-import {computeConfigHash, fullCacheBytes, parseConfig} from "../../src/lib/model/index.js";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { describe, expect, it } from "vitest";
+import { CACHE_SHAPE_SCHEMA, cacheShapeRows, kvBlockBytes, readModelConfig } from "../../jobs/cache-shape.js";
+import { toParquet } from "../../node/parquet.js";
+import { MODEL_DIR } from "../../node/paths.js";
+import { computeConfigHash, fullCacheBytes, parseConfig } from "../../src/lib/model/index.js";
 
 const raw = JSON.parse(readFileSync(join(MODEL_DIR, "config.json"), "utf8")) as Record<string, unknown>;
 const config = readModelConfig();
@@ -36,8 +36,8 @@ describe("cacheShapeRows", () => {
   });
 
   it("follows config.json instead of hard-coded shapes", () => {
-    const edited = {...raw, patch_nums: [1, 2, 4, 8], total_tokens: undefined, width: undefined, num_layers: 2, num_heads: 3};
-    const other = parseConfig({...edited, config_hash: computeConfigHash(edited)});
+    const edited = { ...raw, patch_nums: [1, 2, 4, 8], total_tokens: undefined, width: undefined, num_layers: 2, num_heads: 3 };
+    const other = parseConfig({ ...edited, config_hash: computeConfigHash(edited) });
     const r = cacheShapeRows(other);
     expect(r).toHaveLength(4 * 2 * 3);
     expect(r.filter((x) => x.cached).reduce((s, x) => s + x.bytes, 0)).toBe(2 * 2 * 3 * other.headDim * (1 + 4 + 16) * 4 * 2);
@@ -55,7 +55,7 @@ describe("toParquet", () => {
     const connection = await instance.connect();
     try {
       const reader = await connection.runAndReadAll(
-        `SELECT COUNT(*)::DOUBLE, SUM(bytes)::DOUBLE, COUNT(*) FILTER (WHERE NOT cached)::DOUBLE FROM read_parquet('${path}')`
+        `SELECT COUNT(*)::DOUBLE, SUM(bytes)::DOUBLE, COUNT(*) FILTER (WHERE NOT cached)::DOUBLE FROM read_parquet('${path}')`,
       );
       const [count, sum, uncached] = reader.getRows()[0].map(Number);
       expect(count).toBe(rows.length);

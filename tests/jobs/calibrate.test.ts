@@ -42,9 +42,15 @@ describe("calibration job", () => {
   });
 
   it("writes exactly the schema's columns (src/lib/schema/stats.ts), in order, with their DuckDB types", async () => {
-    for (const [file, cols] of [[full, STATS_COLUMNS], [tokensPath(full), TOKEN_STATS_COLUMNS]] as const) {
+    for (const [file, cols] of [
+      [full, STATS_COLUMNS],
+      [tokensPath(full), TOKEN_STATS_COLUMNS],
+    ] as const) {
       const described = await sql(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
-      expect(described.map((c) => [c.column_name, c.column_type]), file).toEqual(cols.map(([name, type]) => [name, type]));
+      expect(
+        described.map((c) => [c.column_name, c.column_type]),
+        file,
+      ).toEqual(cols.map(([name, type]) => [name, type]));
     }
   });
 
@@ -93,7 +99,9 @@ describe("stats files: clear errors naming file and field", () => {
   });
   it("missing column and wrong type", async () => {
     await expect(validateStats(await rewrite("nomass.parquet", `* EXCLUDE (mass)`), cfg)).rejects.toThrow(/nomass\.parquet: field "mass" is missing/);
-    await expect(validateStats(await rewrite("strlayer.parquet", `* REPLACE (CAST(layer AS VARCHAR) AS layer)`), cfg)).rejects.toThrow(/strlayer\.parquet: field "layer" has type VARCHAR, expected INTEGER/);
+    await expect(validateStats(await rewrite("strlayer.parquet", `* REPLACE (CAST(layer AS VARCHAR) AS layer)`), cfg)).rejects.toThrow(
+      /strlayer\.parquet: field "layer" has type VARCHAR, expected INTEGER/,
+    );
   });
   it("truncated Parquet and missing file", async () => {
     const p = join(dir, "trunc.parquet");

@@ -17,7 +17,11 @@ import { MODEL_DIR } from "../../node/node-backend.js";
 
 describe("sweep options", () => {
   it("parses method specs", () => {
-    expect(parseMethodSpec("heatkv:sigma=1,strict=true")).toEqual({ label: "heatkv:sigma=1,strict=true", method: "heatkv", params: { sigma: 1, strict: true } });
+    expect(parseMethodSpec("heatkv:sigma=1,strict=true")).toEqual({
+      label: "heatkv:sigma=1,strict=true",
+      method: "heatkv",
+      params: { sigma: 1, strict: true },
+    });
     expect(parseMethodSpec(" uniform ")).toEqual({ label: "uniform", method: "uniform", params: {} });
     expect(() => parseMethodSpec("nope")).toThrow(/must be one of/);
   });
@@ -105,7 +109,17 @@ describe("tune", () => {
   it("finds a budget meeting the target on the calibration prompts and exports it with the measurements", async () => {
     const dir = mkdtempSync(join(tmpdir(), "heatkv-tune-"));
     const out = join(dir, "tuned.json");
-    const r = await tune({ metric: "token-agreement", target: 0.5, method: "uniform", classes: [0, 1], calibrationSeeds: [1], evalSeeds: [101], tolerance: 0.05, out, log: () => {} });
+    const r = await tune({
+      metric: "token-agreement",
+      target: 0.5,
+      method: "uniform",
+      classes: [0, 1],
+      calibrationSeeds: [1],
+      evalSeeds: [101],
+      tolerance: 0.05,
+      out,
+      log: () => {},
+    });
     expect(r.calibration.metric.mean).toBeGreaterThanOrEqual(0.5);
     expect(r.calibration.meetsTarget).toBe(true);
     expect(r.calibration.bytesMatch && r.evaluation.bytesMatch).toBe(true);

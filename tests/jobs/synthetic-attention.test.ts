@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { scaleLayout, unpackHead } from "../../src/lib/metrics/heads.js";
-import { type AttentionShape, headType, INFINITY_2B_ATTENTION, syntheticHead, syntheticPackedHead, syntheticSummaryRows, VAR_D16_ATTENTION } from "../../jobs/synthetic-attention.js";
+import {
+  type AttentionShape,
+  headType,
+  INFINITY_2B_ATTENTION,
+  syntheticHead,
+  syntheticPackedHead,
+  syntheticSummaryRows,
+  VAR_D16_ATTENTION,
+} from "../../jobs/synthetic-attention.js";
 
 const tiny: AttentionShape = { name: "tiny", patchNums: [1, 2, 4], gridNums: [1, 2, 2], numLayers: 2, numHeads: 3, images: 1, imageSize: 8, summaryGrid: 2 };
 
@@ -42,10 +50,11 @@ describe("synthetic attention at big shapes", () => {
     expect(rows[0]).toHaveProperty("scalekv");
     expect(rows[0]).toHaveProperty("m2_0");
     const K = 3;
-    for (const r of rows) for (let t = 0; t < K; t++) {
-      let sum = 0;
-      for (let s = 0; s <= t; s++) sum += r[`m${t}_${s}`] as number;
-      expect(sum).toBeCloseTo(1, 5);
-    }
+    for (const r of rows)
+      for (let t = 0; t < K; t++) {
+        let sum = 0;
+        for (let s = 0; s <= t; s++) sum += r[`m${t}_${s}`] as number;
+        expect(sum).toBeCloseTo(1, 5);
+      }
   });
 });

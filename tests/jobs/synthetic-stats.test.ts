@@ -4,7 +4,15 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { INFINITY_2B_SHAPE, syntheticConfigHash, syntheticRowCount, type SyntheticShape, timeExplorerQueries, VAR_D16_SHAPE, writeSyntheticStats } from "../../jobs/synthetic-stats.js";
+import {
+  INFINITY_2B_SHAPE,
+  syntheticConfigHash,
+  syntheticRowCount,
+  type SyntheticShape,
+  timeExplorerQueries,
+  VAR_D16_SHAPE,
+  writeSyntheticStats,
+} from "../../jobs/synthetic-stats.js";
 import { SCALE_COLUMNS, validateStats } from "../../node/stats-store.js";
 import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../../src/lib/schema/stats.js";
 import type { ModelConfig } from "../../src/lib/model/index.js";
@@ -64,7 +72,10 @@ describe("docs/stats-schema.md", () => {
   it("lists every column of both tables with its DuckDB type, in order", () => {
     const doc = readFileSync(join(ROOT, "docs", "stats-schema.md"), "utf8");
     const [scale, tokens] = doc.split("## 2. Token-level table");
-    for (const [part, cols] of [[scale, STATS_COLUMNS], [tokens, TOKEN_STATS_COLUMNS]] as const) {
+    for (const [part, cols] of [
+      [scale, STATS_COLUMNS],
+      [tokens, TOKEN_STATS_COLUMNS],
+    ] as const) {
       const rows = [...part.matchAll(/^\| `(\w+)` \| (\w+) \|/gm)].map((m) => [m[1], m[2]]);
       expect(rows).toEqual(cols.map(([n, t]) => [n, t]));
     }

@@ -26,7 +26,13 @@ describe("scaleMass / tokenMass", () => {
     expect(m[0][0].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
   });
   it("groups by the fed entries' source scale, so a pruned cache counts only kept keys", () => {
-    const pruned: ScaleObservation = { ...toy, rows: 1, attn: [Float32Array.from([0.9, 0.4, 0.7])], fedScale: [Int16Array.from([1])], fedToken: [Int32Array.from([1])] };
+    const pruned: ScaleObservation = {
+      ...toy,
+      rows: 1,
+      attn: [Float32Array.from([0.9, 0.4, 0.7])],
+      fedScale: [Int16Array.from([1])],
+      fedToken: [Int32Array.from([1])],
+    };
     expect(Array.from(scaleMass(pruned)[0][0])).toEqual([0, 0.45, 0.55].map((x) => expect.closeTo(x, 6)));
   });
   it("per-token mass is the fed columns over n", () => {

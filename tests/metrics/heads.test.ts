@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { decodeLog8, decodePacked, encodeLog8, headMetrics, headScaleMass, keyColumn, labelHeads, packHead, queryRow, scaleLayout, unpackHead } from "../../src/lib/metrics/heads.js";
+import {
+  decodeLog8,
+  decodePacked,
+  encodeLog8,
+  headMetrics,
+  headScaleMass,
+  keyColumn,
+  labelHeads,
+  packHead,
+  queryRow,
+  scaleLayout,
+  unpackHead,
+} from "../../src/lib/metrics/heads.js";
 
 /**
  * Toy A: patch nums [1, 2] → tokens [1, 4], L = 5. Cell centres on [0,1]²: scale 0 → (½, ½); scale 1 →

@@ -16,7 +16,13 @@ describe("image metrics on known inputs", () => {
     const C1 = 1e-4;
     expect(ssim(constant(0.5), constant(0.6), S)).toBeCloseTo((0.6 + C1) / (0.61 + C1), 6); // float32 pixels
     // structure destroyed: an image vs its negative scores far below 1
-    expect(ssim(img, img.map((v) => 1 - v), S)).toBeLessThan(0);
+    expect(
+      ssim(
+        img,
+        img.map((v) => 1 - v),
+        S,
+      ),
+    ).toBeLessThan(0);
   });
   it("token agreement per scale", () => {
     expect(tokenAgreement([Int32Array.from([1]), Int32Array.from([1, 2, 3, 4])], [Int32Array.from([1]), Int32Array.from([1, 0, 3, 0])])).toEqual([1, 0.5]);
@@ -28,14 +34,20 @@ describe("image metrics on known inputs", () => {
   it("Jacobi eigen-decomposition reconstructs a symmetric matrix", () => {
     const m = Float64Array.from([4, 1, 2, 1, 3, 0, 2, 0, 5]);
     const { values, vectors } = symmetricEigen(m, 3);
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
-      let s = 0;
-      for (let k = 0; k < 3; k++) s += vectors[i * 3 + k] * values[k] * vectors[j * 3 + k];
-      expect(s).toBeCloseTo(m[i * 3 + j], 10);
-    }
+    for (let i = 0; i < 3; i++)
+      for (let j = 0; j < 3; j++) {
+        let s = 0;
+        for (let k = 0; k < 3; k++) s += vectors[i * 3 + k] * values[k] * vectors[j * 3 + k];
+        expect(s).toBeCloseTo(m[i * 3 + j], 10);
+      }
   });
   it("Fréchet distance: 0 for the same set; by hand for diagonal Gaussians", () => {
-    const A = [[1, 0], [-1, 0], [0, 1], [0, -1]]; // mean 0, cov diag(2/3, 2/3)
+    const A = [
+      [1, 0],
+      [-1, 0],
+      [0, 1],
+      [0, -1],
+    ]; // mean 0, cov diag(2/3, 2/3)
     const B = A.map(([x, y]) => [2 * x + 3, 2 * y]); // mean (3,0), cov diag(8/3, 8/3)
     expect(frechetDistance(A, A)).toBeCloseTo(0, 8);
     // |Δμ|² + Σ (σa − σb)² = 9 + 2·(√(2/3) − √(8/3))² = 9 + 4/3

@@ -14,10 +14,11 @@ function heldoutImages(): Float32Array[] {
   const n = png.width / S;
   return Array.from({ length: n }, (_, k) => {
     const img = new Float32Array(3 * S * S);
-    for (let y = 0; y < S; y++) for (let x = 0; x < S; x++) {
-      const o = (y * png.width + k * S + x) * 4;
-      for (let c = 0; c < 3; c++) img[c * S * S + y * S + x] = png.data[o + c] / 255;
-    }
+    for (let y = 0; y < S; y++)
+      for (let x = 0; x < S; x++) {
+        const o = (y * png.width + k * S + x) * 4;
+        for (let c = 0; c < 3; c++) img[c * S * S + y * S + x] = png.data[o + c] / 255;
+      }
     return img;
   });
 }

@@ -37,7 +37,15 @@ describe("Student t and mean ± CI", () => {
   });
 });
 
-const cell = (label: string, ratio: number, mean: number, bytes: number, extra: Partial<CellStat> = {}): CellStat => ({ label, method: label.split(":")[0], ratio, n: 10, mean, bytes, ...extra });
+const cell = (label: string, ratio: number, mean: number, bytes: number, extra: Partial<CellStat> = {}): CellStat => ({
+  label,
+  method: label.split(":")[0],
+  ratio,
+  n: 10,
+  mean,
+  bytes,
+  ...extra,
+});
 
 describe("headline rule", () => {
   const cells: CellStat[] = [
@@ -99,11 +107,23 @@ describe("headline rule", () => {
 });
 
 describe("smallestMeeting (the quality page's tune-to-target control)", () => {
-  const cell = (label: string, ratio: number, mean: number, infeasible = false) => ({ label, method: label.split(":")[0], ratio, n: 4, mean, bytes: 1000 * ratio, infeasible, ci: { n: 4, mean, lo: mean - 1, hi: mean + 1, sd: 1, level: 0.95 } });
+  const cell = (label: string, ratio: number, mean: number, infeasible = false) => ({
+    label,
+    method: label.split(":")[0],
+    ratio,
+    n: 4,
+    mean,
+    bytes: 1000 * ratio,
+    infeasible,
+    ci: { n: 4, mean, lo: mean - 1, hi: mean + 1, sd: 1, level: 0.95 },
+  });
   it("picks the smallest swept budget meeting the target per method; none when no budget does", () => {
     const cells = [cell("a", 0.1, 15), cell("a", 0.2, 18.5), cell("a", 0.3, 19), cell("b", 0.1, 10, true), cell("b", 0.2, 17), cell("full", 1, 100)];
     const r = smallestMeeting(cells as never, 18, true);
-    expect(r.map((x) => [x.label, x.cell?.ratio ?? null])).toEqual([["a", 0.2], ["b", null]]);
+    expect(r.map((x) => [x.label, x.cell?.ratio ?? null])).toEqual([
+      ["a", 0.2],
+      ["b", null],
+    ]);
     // lower is better: ≤ target
     expect(smallestMeeting(cells as never, 16, false).map((x) => x.cell?.ratio ?? null)).toEqual([0.1, null]);
   });

@@ -23,7 +23,9 @@ describe("config", () => {
   });
 
   it("refuses a shape edited under the exported config_hash, naming the field", () => {
-    expect(() => parseConfig({ ...raw, patch_nums: [1, 2, 3, 4, 5, 6, 7, 8], total_tokens: undefined }, "m/config.json")).toThrow(/m\/config\.json: field "config_hash" is "1f3e06514a65b5d2" but the config's shape fields .* hash to "/);
+    expect(() => parseConfig({ ...raw, patch_nums: [1, 2, 3, 4, 5, 6, 7, 8], total_tokens: undefined }, "m/config.json")).toThrow(
+      /m\/config\.json: field "config_hash" is "1f3e06514a65b5d2" but the config's shape fields .* hash to "/,
+    );
     expect(() => parseConfig({ ...raw, num_heads: 4, width: undefined })).toThrow(/field "config_hash"/);
     // fields outside the hash (class names, the files) may change
     expect(parseConfig({ ...raw, classes: raw.classes.map((c: string) => c.toUpperCase()) }).classes[0]).toBe(raw.classes[0].toUpperCase());

@@ -1,9 +1,9 @@
 // node/static-server.ts (the e2e tests' and `npm run serve`'s server): MIME types, clean URLs, no path traversal.
-import {mkdirSync, mkdtempSync, writeFileSync} from "node:fs";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
-import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {mimeType, resolveFile, serveStatic, type StaticServer} from "../../node/static-server.js";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mimeType, resolveFile, serveStatic, type StaticServer } from "../../node/static-server.js";
 
 const root = mkdtempSync(join(tmpdir(), "heatkv-serve-"));
 mkdirSync(join(root, "sub"));

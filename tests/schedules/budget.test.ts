@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { budgetTokenLimit, checkBudget, describeDenominator, fullCacheBytes, fullCacheTokens, parseBudget, parseBudgetList } from "../../src/lib/schedules/budget.js";
+import {
+  budgetTokenLimit,
+  checkBudget,
+  describeDenominator,
+  fullCacheBytes,
+  fullCacheTokens,
+  parseBudget,
+  parseBudgetList,
+} from "../../src/lib/schedules/budget.js";
 import { ScheduleError } from "../../src/lib/schedules/errors.js";
 import { TINY, demoConfig } from "./helpers.js";
 
@@ -55,7 +63,9 @@ describe("parseBudget", () => {
     expect(parseBudget("1234B", demo).unit).toBe("bytes");
     expect(parseBudget("500kB", demo, { bytesPerElement: 2 }).ratio).toBeCloseTo(500_000 / (FULL / 2), 15);
     expect(parseBudget("500kB", demo, { bytesPerElement: 2 }).denominator).toContain("fp16");
-    expect(parseBudget("2MB", { ...demo, patchNums: [1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64], numLayers: 32, numHeads: 16, headDim: 128 }).ratio).toBeCloseTo(2e6 / (2 * 32 * 16 * 128 * 6425 * 4 * 2), 15);
+    expect(
+      parseBudget("2MB", { ...demo, patchNums: [1, 2, 4, 6, 8, 12, 16, 20, 24, 32, 40, 48, 64], numLayers: 32, numHeads: 16, headDim: 128 }).ratio,
+    ).toBeCloseTo(2e6 / (2 * 32 * 16 * 128 * 6425 * 4 * 2), 15);
   });
   it("token counts: kept entries summed over all (layer, head)", () => {
     expect(parseBudget("1000tok", demo).ratio).toBeCloseTo(1000 / 4368, 15);
@@ -123,7 +133,9 @@ describe("checkBudget", () => {
     expect(() => checkBudget({ ...b, ratio: 0.2 }, demo, "x.json")).toThrow(/field "budget.ratio" is 0.2 but budget.given "10%" means 0.1/);
     expect(() => checkBudget({ ...b, tokens: 1 }, demo, "x.json")).toThrow(/field "budget.tokens"/);
     expect(() => checkBudget({ ...b, bytes: 1 }, demo, "x.json")).toThrow(/field "budget.bytes"/);
-    expect(() => checkBudget({ ...b, denominator: "something" }, demo, "x.json")).toThrow(/field "budget.denominator" does not describe this model's full cache/);
+    expect(() => checkBudget({ ...b, denominator: "something" }, demo, "x.json")).toThrow(
+      /field "budget.denominator" does not describe this model's full cache/,
+    );
     expect(() => checkBudget({ ...b, given: "150%" }, demo, "x.json")).toThrow(/field "budget.given" must be at most 100%/);
   });
 });

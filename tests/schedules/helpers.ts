@@ -101,5 +101,7 @@ export function keepLists(s: Schedule): number[][][] {
   if (s.kind !== "static") throw new Error("static only");
   const N = s.model.numLayers * s.model.numHeads;
   const K = s.model.patchNums.length;
-  return Array.from({ length: K }, (_, t) => Array.from({ length: N }, (_, i) => Array.from({ length: t }, (_, x) => x).filter((x) => (s.keep[t * N + i] >>> x) & 1)));
+  return Array.from({ length: K }, (_, t) =>
+    Array.from({ length: N }, (_, i) => Array.from({ length: t }, (_, x) => x).filter((x) => (s.keep[t * N + i] >>> x) & 1)),
+  );
 }

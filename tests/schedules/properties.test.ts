@@ -22,7 +22,14 @@ function randomCase(rnd: () => number, i: number) {
   const K = 3 + Math.floor(rnd() * 6);
   const patchNums = [1];
   while (patchNums.length < K) patchNums.push(patchNums[patchNums.length - 1] + 1 + Math.floor(rnd() * 2));
-  const model: ScheduleModel = { modelId: `rand${i}`, configHash: `c0ffee${i}`, patchNums, numLayers: 1 + Math.floor(rnd() * 4), numHeads: 1 + Math.floor(rnd() * 4), headDim: 1 + Math.floor(rnd() * 3) };
+  const model: ScheduleModel = {
+    modelId: `rand${i}`,
+    configHash: `c0ffee${i}`,
+    patchNums,
+    numLayers: 1 + Math.floor(rnd() * 4),
+    numHeads: 1 + Math.floor(rnd() * 4),
+    headDim: 1 + Math.floor(rnd() * 3),
+  };
   const method = METHOD_NAMES[i % METHOD_NAMES.length];
   const ratio = 0.01 + 0.99 * rnd();
   const N = model.numLayers * model.numHeads;
@@ -60,7 +67,13 @@ describe("schedules: properties over random stats × budgets × methods", () => 
         // only budgets below a protected prefix, or below one cache entry, may fail, and they say so
         expect(e, ctx).toBeInstanceOf(ScheduleError);
         if (/keeps less than one cache entry/.test((e as Error).message)) {
-          expect((c.budget.endsWith("%") ? Number(c.budget.slice(0, -1)) / 100 : Number(c.budget)) * c.model.numLayers * c.model.numHeads * modelShape(c.model).maxCacheTokens, ctx).toBeLessThan(1);
+          expect(
+            (c.budget.endsWith("%") ? Number(c.budget.slice(0, -1)) / 100 : Number(c.budget)) *
+              c.model.numLayers *
+              c.model.numHeads *
+              modelShape(c.model).maxCacheTokens,
+            ctx,
+          ).toBeLessThan(1);
           infeasible[c.method] = (infeasible[c.method] ?? 0) + 1;
           continue;
         }
@@ -87,7 +100,8 @@ describe("schedules: properties over random stats × budgets × methods", () => 
       } else keptTotals(s).forEach((n, t) => expect(n, `${ctx} t=${t}`).toBeLessThanOrEqual(c.method === "full" ? N * shape.cacheTokensEntering[t] : cap));
       // 2. static: only earlier scales, monotone, sinks kept
       if (s.kind === "static") {
-        const sinks = c.method === "heatkv" || c.method === "heatkv+recalkv" ? (c.params.sigma as number) : c.method === "streaming" ? (c.params.sinkScales as number) : 0;
+        const sinks =
+          c.method === "heatkv" || c.method === "heatkv+recalkv" ? (c.params.sigma as number) : c.method === "streaming" ? (c.params.sinkScales as number) : 0;
         for (let t = 1; t < K; t++) {
           for (let lh = 0; lh < N; lh++) {
             const m = s.keep[t * N + lh];

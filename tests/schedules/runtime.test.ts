@@ -55,11 +55,16 @@ describe("schedules through the real runtime", () => {
         },
       });
       const want = predictedBytes(s, 2, 4);
-      expect(r.scales.map((x) => x.cacheBytes), method).toEqual(want.perScale);
+      expect(
+        r.scales.map((x) => x.cacheBytes),
+        method,
+      ).toEqual(want.perScale);
       expect(r.peakCacheBytes, method).toBe(want.peak);
       if (method !== "full") expect(r.peakCacheBytes, method).toBeLessThanOrEqual((pc / 100) * full.peakCacheBytes);
       if (s.lowRank) expect(r.lowRank, method).toBe(s.lowRank.variant);
-      measured.push(`${method}${JSON.stringify(params)}@${pc}%: peak ${r.peakCacheBytes} B measured = ${want.peak} B predicted (${((100 * r.peakCacheBytes) / full.peakCacheBytes).toFixed(2)} % of full)`);
+      measured.push(
+        `${method}${JSON.stringify(params)}@${pc}%: peak ${r.peakCacheBytes} B measured = ${want.peak} B predicted (${((100 * r.peakCacheBytes) / full.peakCacheBytes).toFixed(2)} % of full)`,
+      );
       expect(r.image.every((v) => v >= 0 && v <= 1)).toBe(true);
     }
     console.log(measured.join("\n"));
@@ -70,7 +75,10 @@ describe("schedules through the real runtime", () => {
     for (const method of ["uniform", "pyramid", "h2o", "scalekv", "hack"]) {
       const s = buildSchedule(method, cfg, "2%", { stats });
       const r = await model.generate({ classIndex: 3, seed: 7, policy: scheduleToPolicy(s, cfg) });
-      expect(r.scales.map((x) => x.cacheBytes), method).toEqual(predictedBytes(s).perScale);
+      expect(
+        r.scales.map((x) => x.cacheBytes),
+        method,
+      ).toEqual(predictedBytes(s).perScale);
     }
   });
 });

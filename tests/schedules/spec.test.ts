@@ -3,8 +3,16 @@ import { parseMethodSpec, parseMethodSpecList, printMethodSpec } from "../../src
 
 describe("the one method-spec grammar (src/lib/schedules/spec.ts)", () => {
   it("parses method and typed parameters and prints the canonical label", () => {
-    expect(parseMethodSpec("heatkv:sigma=1,strict=true")).toEqual({ label: "heatkv:sigma=1,strict=true", method: "heatkv", params: { sigma: 1, strict: true } });
-    expect(parseMethodSpec(" heatkv+recalkv : rankRatio=0.25 + sigma=1 ")).toEqual({ label: "heatkv+recalkv:rankRatio=0.25,sigma=1", method: "heatkv+recalkv", params: { rankRatio: 0.25, sigma: 1 } });
+    expect(parseMethodSpec("heatkv:sigma=1,strict=true")).toEqual({
+      label: "heatkv:sigma=1,strict=true",
+      method: "heatkv",
+      params: { sigma: 1, strict: true },
+    });
+    expect(parseMethodSpec(" heatkv+recalkv : rankRatio=0.25 + sigma=1 ")).toEqual({
+      label: "heatkv+recalkv:rankRatio=0.25,sigma=1",
+      method: "heatkv+recalkv",
+      params: { rankRatio: 0.25, sigma: 1 },
+    });
     expect(printMethodSpec("h2o", {})).toBe("h2o");
     expect(printMethodSpec("scalekv", { drafterFraction: 0.1 })).toBe("scalekv:drafterFraction=0.1");
   });

@@ -48,7 +48,9 @@ describe("checkStats", () => {
   it("accepts stats of this model; rejects another model's, wrong sizes and bad masses in one line", () => {
     const st = syntheticStats(TINY, 3);
     expect(() => checkStats(st, TINY)).not.toThrow();
-    expect(() => checkStats({ ...st, configHash: "ffff" }, TINY)).toThrow(/^stats: field "configHash" is "ffff" but the model "tiny" has "aaaa1111": these statistics were calibrated on another model$/);
+    expect(() => checkStats({ ...st, configHash: "ffff" }, TINY)).toThrow(
+      /^stats: field "configHash" is "ffff" but the model "tiny" has "aaaa1111": these statistics were calibrated on another model$/,
+    );
     expect(() => checkStats({ ...st, numHeads: 3 }, TINY)).toThrow('stats: field "numHeads" must be 2 for model "tiny", got 3');
     expect(() => checkStats({ ...st, scas: new Float64Array(2) }, TINY)).toThrow(/field "scas" must be a Float64Array of L·H·K = 16/);
     const mass = st.mass.slice();

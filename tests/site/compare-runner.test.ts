@@ -10,7 +10,21 @@ const stats = syntheticStats(config);
 const lowRank = demoLowRank();
 
 const result = (over: Partial<GenerateResult> = {}): GenerateResult =>
-  ({ classIndex: 0, seed: 101, sampler: SWEEP_SAMPLER, image: new Float32Array(3 * config.imageSize * config.imageSize).fill(0.5), imageSize: config.imageSize, tokens: config.patchNums.map((p) => new Int32Array(p * p)), scales: [], peakCacheBytes: 100, finalCacheBytes: 100, ortMs: 1, totalMs: 1, policy: "full", ...over }) as GenerateResult;
+  ({
+    classIndex: 0,
+    seed: 101,
+    sampler: SWEEP_SAMPLER,
+    image: new Float32Array(3 * config.imageSize * config.imageSize).fill(0.5),
+    imageSize: config.imageSize,
+    tokens: config.patchNums.map((p) => new Int32Array(p * p)),
+    scales: [],
+    peakCacheBytes: 100,
+    finalCacheBytes: 100,
+    ortMs: 1,
+    totalMs: 1,
+    policy: "full",
+    ...over,
+  }) as GenerateResult;
 
 /** A model on a "webgpu" backend whose low-rank variant counts its self-checks. */
 function fakeModel() {

@@ -16,12 +16,21 @@ const comparison = (over: Partial<Comparison> = {}): Comparison =>
 
 describe("compare view", () => {
   it("facts: title, bytes check, share of the full cache, tokens equal weighted by scale size", () => {
-    expect(comparisonFacts(comparison())).toEqual({ title: "heatkv @ 20 %", bytesMatch: true, percentOfFull: 25, tokensEqualPercent: 60, psnrText: "30.50 dB" });
+    expect(comparisonFacts(comparison())).toEqual({
+      title: "heatkv @ 20 %",
+      bytesMatch: true,
+      percentOfFull: 25,
+      tokensEqualPercent: 60,
+      psnrText: "30.50 dB",
+    });
     expect(comparisonFacts(comparison({ predictedPeak: 251, psnr: Infinity }))).toMatchObject({ bytesMatch: false, psnrText: "∞ (identical)" });
   });
 
   it("agreement bars are labelled by scale and token map", () => {
-    expect(agreementData([1, 0.5], [1, 2])).toEqual([{ scale: "0 (1×1)", a: 1 }, { scale: "1 (2×2)", a: 0.5 }]);
+    expect(agreementData([1, 0.5], [1, 2])).toEqual([
+      { scale: "0 (1×1)", a: 1 },
+      { scale: "1 (2×2)", a: 0.5 },
+    ]);
   });
 
   it("the browser run reproduces the sweep's row only with equal bytes, equal last-scale agreement and PSNR within 0.01 dB", () => {
@@ -36,7 +45,9 @@ describe("compare view", () => {
   });
 
   it("the sweep row's SQL quotes the label and keeps the budget exact", () => {
-    expect(sweepRowSql("heatkv+recalkv:rankRatio=0.25,sigma=1", 0.2, 3, 101)).toContain("label = 'heatkv+recalkv:rankRatio=0.25,sigma=1' AND abs(budget_ratio - 0.2) < 1e-9 AND class_index = 3 AND seed = 101");
+    expect(sweepRowSql("heatkv+recalkv:rankRatio=0.25,sigma=1", 0.2, 3, 101)).toContain(
+      "label = 'heatkv+recalkv:rankRatio=0.25,sigma=1' AND abs(budget_ratio - 0.2) < 1e-9 AND class_index = 3 AND seed = 101",
+    );
     expect(sweepRowSql("a'b", 0.1, 0, 0)).toContain("label = 'a''b'");
   });
 });

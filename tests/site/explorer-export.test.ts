@@ -3,7 +3,13 @@ import { escapeXml, exportFileName, plainHref, stitchOffsets, svgDocument } from
 
 describe("explorer export", () => {
   it("SVG: escaped title, the raster below it, the legend under the raster", () => {
-    const svg = svgDocument({ title: "a < b & c", pngDataUrl: "data:image/png;base64,AAAA", widthPx: 200, heightPx: 100, legend: { svg: '<svg xmlns:ns1="http://www.w3.org/1999/xlink" width="360"><image ns1:href="x"/></svg>', widthPx: 360, heightPx: 50 } });
+    const svg = svgDocument({
+      title: "a < b & c",
+      pngDataUrl: "data:image/png;base64,AAAA",
+      widthPx: 200,
+      heightPx: 100,
+      legend: { svg: '<svg xmlns:ns1="http://www.w3.org/1999/xlink" width="360"><image ns1:href="x"/></svg>', widthPx: 360, heightPx: 50 },
+    });
     expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" [^>]* width="360" height="174" /);
     expect(svg).toContain('<text x="0" y="14" font-size="12">a &lt; b &amp; c</text>');
     expect(svg).toContain('<image x="0" y="20" width="200" height="100" href="data:image/png;base64,AAAA"');

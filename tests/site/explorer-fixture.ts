@@ -34,10 +34,4 @@ export function packed(rows: number[][]): Float32Array {
 }
 
 /** A valid attention matrix: token 0 sees itself; the scale-1 rows split their mass over the 5 keys. */
-export const ATTENTION = [
-  [1],
-  [0.5, 0.2, 0.1, 0.1, 0.1],
-  [0.1, 0.6, 0.1, 0.1, 0.1],
-  [0.3, 0.1, 0.1, 0.4, 0.1],
-  [0.2, 0.2, 0.2, 0.2, 0.2],
-];
+export const ATTENTION = [[1], [0.5, 0.2, 0.1, 0.1, 0.1], [0.1, 0.6, 0.1, 0.1, 0.1], [0.3, 0.1, 0.1, 0.4, 0.1], [0.2, 0.2, 0.2, 0.2, 0.2]];

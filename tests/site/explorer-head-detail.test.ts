@@ -1,9 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { headLabel, imageLabel, scaleLabel } from "../../src/lib/site/explorer/context.js";
-import { detailCaption, detailTitle, gridlines, headFacts, legendLabel, resolveSchedule, scheduleNote, selectionLabel } from "../../src/lib/site/explorer/head-detail.js";
+import {
+  detailCaption,
+  detailTitle,
+  gridlines,
+  headFacts,
+  legendLabel,
+  resolveSchedule,
+  scheduleNote,
+  selectionLabel,
+} from "../../src/lib/site/explorer/head-detail.js";
 import { INDEX, LAY, PATCH_NUMS, row, state } from "./explorer-fixture.js";
 
-const labels = { headLabel: (lh: number) => headLabel(lh, 2), imageLabel: (i: number) => imageLabel(INDEX, i), scaleLabel: (t: number) => scaleLabel(PATCH_NUMS, t) };
+const labels = {
+  headLabel: (lh: number) => headLabel(lh, 2),
+  imageLabel: (i: number) => imageLabel(INDEX, i),
+  scaleLabel: (t: number) => scaleLabel(PATCH_NUMS, t),
+};
 
 describe("explorer head detail", () => {
   it("titles the locked head or the combination, the image, branch and query scale", () => {
@@ -14,12 +27,16 @@ describe("explorer head detail", () => {
 
   it("legend names the normalisation and the masked sink scales", () => {
     expect(legendLabel({ norm: "global", sink: false }, 3)).toBe("attention probability A[q, k] (global 0–1)");
-    expect(legendLabel({ norm: "head", sink: true }, 3)).toBe("attention probability A[q, k] (max of this view, scale-0 row excluded; hatched = sink scales 0–2 masked)");
+    expect(legendLabel({ norm: "head", sink: true }, 3)).toBe(
+      "attention probability A[q, k] (max of this view, scale-0 row excluded; hatched = sink scales 0–2 masked)",
+    );
   });
 
   it("greys a schedule's drops only for a single locked head; passes the provider's error on", () => {
     const provider = (method: string, budget: number) =>
-      method === "bad" ? { error: `no ${budget}` } : { label: `${method} @ ${budget}`, keep: (t: number, s: number, l: number, h: number) => !(s === 0 && l === 1 && h === 1) };
+      method === "bad"
+        ? { error: `no ${budget}` }
+        : { label: `${method} @ ${budget}`, keep: (t: number, s: number, l: number, h: number) => !(s === 0 && l === 1 && h === 1) };
     expect(resolveSchedule(state({ cmp: "none" }), provider, 1)).toEqual({ view: null, error: "", dropped: null });
     const one = resolveSchedule(state({ cmp: "schedule", sched: "heatkv", budget: 30, layer: 1, head: 1 }), provider, 1);
     expect(one.view?.label).toBe("heatkv @ 30");

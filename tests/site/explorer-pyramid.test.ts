@@ -42,7 +42,9 @@ describe("explorer pyramid", () => {
     expect(overlayAlpha(0.1, 0)).toBe(0);
     const s = state({ patch: 3, agg: "max" });
     const o = pyramidOverlay(packed(ATTENTION), LAY, grid, 3, "gives");
-    expect(pyramidInfo(s, [0, 3], o, LAY, grid, labels)).toMatch(/^Attention given by token \(row 1, col 0\) of scale 1 \(2×2\) in max of L0·H0, L1·H1; red opacity = √\(value \/ largest value on any scale\): 0\.400\. scale 0: Σ 0\.300 · scale 1: Σ 0\.700$/);
+    expect(pyramidInfo(s, [0, 3], o, LAY, grid, labels)).toMatch(
+      /^Attention given by token \(row 1, col 0\) of scale 1 \(2×2\) in max of L0·H0, L1·H1; red opacity = √\(value \/ largest value on any scale\): 0\.400\. scale 0: Σ 0\.300 · scale 1: Σ 0\.700$/,
+    );
     expect(pyramidInfo(state(), [0], o, LAY, grid, labels)).toBe("Click a token (cell) on any scale to see where its attention goes.");
   });
 

@@ -14,9 +14,32 @@ describe("explorer URL state", () => {
   });
 
   it("round-trips every field", () => {
-    const s: ExplorerState = { image: 3, branch: "uncond", layer: 5, head: 7, combine: [1, 12], agg: "max", metric: "spatialDistance", sort: true, scale: 6, patch: 120, dir: "receives", norm: "global", color: "linear", sink: true, cmp: "schedule", cmpLayer: 2, cmpHead: 4, cmpImage: 5, sched: "pyramid", budget: 20 };
+    const s: ExplorerState = {
+      image: 3,
+      branch: "uncond",
+      layer: 5,
+      head: 7,
+      combine: [1, 12],
+      agg: "max",
+      metric: "spatialDistance",
+      sort: true,
+      scale: 6,
+      patch: 120,
+      dir: "receives",
+      norm: "global",
+      color: "linear",
+      sink: true,
+      cmp: "schedule",
+      cmpLayer: 2,
+      cmpHead: 4,
+      cmpImage: 5,
+      sched: "pyramid",
+      budget: 20,
+    };
     const q = encodeState(s);
-    expect(q).toBe("img=3&br=uncond&l=5&h=7&with=1%2C12&agg=max&metric=spatialDistance&sort=1&t=6&q=120&dir=receives&norm=global&color=linear&sink=1&cmp=schedule&cl=2&ch=4&ci=5&sched=pyramid&budget=20");
+    expect(q).toBe(
+      "img=3&br=uncond&l=5&h=7&with=1%2C12&agg=max&metric=spatialDistance&sort=1&t=6&q=120&dir=receives&norm=global&color=linear&sink=1&cmp=schedule&cl=2&ch=4&ci=5&sched=pyramid&budget=20",
+    );
     expect(decodeState(q, limits)).toEqual(s);
   });
 
@@ -41,7 +64,14 @@ describe("explorer URL state", () => {
 describe("explorer data", () => {
   const K = 2;
   it("parses the heads table (metrics and K × K mass columns)", () => {
-    const cols: Record<string, unknown> = { image: Int32Array.from([0, 0]), branch: ["cond", "uncond"], layer: Int32Array.from([1, 1]), head: Int32Array.from([2, 3]), scalekv: ["drafter", "refiner"], hack: ["structural", "contextual"] };
+    const cols: Record<string, unknown> = {
+      image: Int32Array.from([0, 0]),
+      branch: ["cond", "uncond"],
+      layer: Int32Array.from([1, 1]),
+      head: Int32Array.from([2, 3]),
+      scalekv: ["drafter", "refiner"],
+      hack: ["structural", "contextual"],
+    };
     METRIC_NAMES.forEach((m, i) => (cols[m] = Float64Array.from([i, i + 0.5])));
     cols.m0_0 = Float64Array.from([1, 1]);
     cols.m1_0 = Float64Array.from([0.25, 0.75]);
@@ -54,7 +84,13 @@ describe("explorer data", () => {
 
   it("image files: pyramid first, then branch × layer × head blocks", async () => {
     // patch nums [1, 2]: 5 tokens, packed 21 bytes per head; 2 layers × 2 heads; 2×2 images of 3 bytes per pixel
-    const index = { format: "t", model: { id: "t", patchNums: [1, 2], numLayers: 2, numHeads: 2, classes: ["a"], imageSize: 2, totalTokens: 5 }, images: [{ id: 0, classIndex: 0, className: "a", seed: 1 }], layout: { pyramidBytes: 2 * 12, headBytes: 21 }, metricRules: { sigma: 3, topK: 16 } } as ExplorerIndex;
+    const index = {
+      format: "t",
+      model: { id: "t", patchNums: [1, 2], numLayers: 2, numHeads: 2, classes: ["a"], imageSize: 2, totalTokens: 5 },
+      images: [{ id: 0, classIndex: 0, className: "a", seed: 1 }],
+      layout: { pyramidBytes: 2 * 12, headBytes: 21 },
+      metricRules: { sigma: 3, topK: 16 },
+    } as ExplorerIndex;
     const bytes = new Uint8Array(24 + 2 * 4 * 21);
     for (let i = 0; i < bytes.length; i++) bytes[i] = i < 24 ? i : Math.floor((i - 24) / 21);
     const src = imageFileSource(index, [], [{ arrayBuffer: async () => bytes.buffer }]);

@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { listMethods } from "../../src/lib/schedules/registry.js";
 import { parseMethodSpec } from "../../src/lib/schedules/spec.js";
-import { compressingMethods, methodParams, methodsWithParam, nonDefaultParams, referenceMethods, sharedDefault, sweepLabel } from "../../src/lib/site/methods.js";
+import {
+  compressingMethods,
+  methodParams,
+  methodsWithParam,
+  nonDefaultParams,
+  referenceMethods,
+  sharedDefault,
+  sweepLabel,
+} from "../../src/lib/site/methods.js";
 
 describe("site method facts from the registry", () => {
   it("sweep labels: method alone at its defaults, else the non-default parameters in declaration order", () => {
@@ -24,7 +32,11 @@ describe("site method facts from the registry", () => {
   });
 
   it("which methods take a parameter, their shared default, the full-cache reference", () => {
-    expect(methodsWithParam("sigma").map((m) => m.name)).toEqual(listMethods().filter((m) => "sigma" in m.params).map((m) => m.name));
+    expect(methodsWithParam("sigma").map((m) => m.name)).toEqual(
+      listMethods()
+        .filter((m) => "sigma" in m.params)
+        .map((m) => m.name),
+    );
     expect(methodsWithParam("sigma").map((m) => m.name)).toContain("heatkv");
     expect(sharedDefault("sigma")).toBe(3);
     expect(() => sharedDefault("rankRatio")).toThrow(/disagree/);

@@ -1,7 +1,24 @@
 import { describe, expect, it } from "vitest";
 import { byCodePoint, type CellRow, cellsSql, pct, toCells } from "../../src/lib/site/quality/cells.js";
 
-const row = (over: Partial<CellRow>): CellRow => ({ label: "heatkv", method: "heatkv", budget_ratio: 0.2, n: 4, mean: 20, sd: 2, bytes: 1000, predicted: 1000, bytes_match: true, identical: 0.25, fd_emoji: 1.5, accuracy: 0.5, ms: 12, infeasible: false, message: null, ...over });
+const row = (over: Partial<CellRow>): CellRow => ({
+  label: "heatkv",
+  method: "heatkv",
+  budget_ratio: 0.2,
+  n: 4,
+  mean: 20,
+  sd: 2,
+  bytes: 1000,
+  predicted: 1000,
+  bytes_match: true,
+  identical: 0.25,
+  fd_emoji: 1.5,
+  accuracy: 0.5,
+  ms: 12,
+  infeasible: false,
+  message: null,
+  ...over,
+});
 
 describe("quality cells", () => {
   it("per-image metrics get a 95 % t-interval from n, mean and sd", () => {

@@ -2,7 +2,26 @@ import { describe, expect, it } from "vitest";
 import type { Cell } from "../../src/lib/site/quality/cells.js";
 import { chartData } from "../../src/lib/site/quality/chart.js";
 
-const cell = (label: string, method: string, ratio: number, bytes: number, over: Partial<Cell> = {}): Cell => ({ label, method, ratio, bytes, n: 8, mean: 20, infeasible: false, sd: 1, lo: 19, hi: 21, predicted: bytes, bytesMatch: true, identical: 0, fdEmoji: null, accuracy: null, ms: 1, message: null, ...over });
+const cell = (label: string, method: string, ratio: number, bytes: number, over: Partial<Cell> = {}): Cell => ({
+  label,
+  method,
+  ratio,
+  bytes,
+  n: 8,
+  mean: 20,
+  infeasible: false,
+  sd: 1,
+  lo: 19,
+  hi: 21,
+  predicted: bytes,
+  bytesMatch: true,
+  identical: 0,
+  fdEmoji: null,
+  accuracy: null,
+  ms: 1,
+  message: null,
+  ...over,
+});
 
 describe("quality chart data", () => {
   const cells = [
@@ -22,7 +41,10 @@ describe("quality chart data", () => {
   });
 
   it("one budget mark per swept budget at the mean KiB of the methods shown", () => {
-    expect(chartData(cells).budgetMarks).toEqual([{ kib: 1, text: "10 %" }, { kib: 2.5, text: "20 %" }]);
+    expect(chartData(cells).budgetMarks).toEqual([
+      { kib: 1, text: "10 %" },
+      { kib: 2.5, text: "20 %" },
+    ]);
   });
 
   it("the reference method is the registry's (a caller may name another)", () => {

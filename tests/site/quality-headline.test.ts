@@ -2,10 +2,23 @@ import { describe, expect, it } from "vitest";
 import { type CellStat, headline } from "../../src/lib/metrics/sweep.js";
 import { headlineRows, headlineText } from "../../src/lib/site/quality/headline.js";
 
-const c = (label: string, method: string, ratio: number, mean: number, bytes: number): CellStat => ({ label, method, ratio, mean, bytes, n: 8, infeasible: false });
+const c = (label: string, method: string, ratio: number, mean: number, bytes: number): CellStat => ({
+  label,
+  method,
+  ratio,
+  mean,
+  bytes,
+  n: 8,
+  infeasible: false,
+});
 
 describe("quality headline", () => {
-  const cells = [c("h2o", "h2o", 0.2, 20, 4000), c("scalekv", "scalekv", 0.2, 21, 4000), c("heatkv", "heatkv", 0.1, 21.5, 2000), c("heatkv", "heatkv", 0.2, 23, 4000)];
+  const cells = [
+    c("h2o", "h2o", 0.2, 20, 4000),
+    c("scalekv", "scalekv", 0.2, 21, 4000),
+    c("heatkv", "heatkv", 0.1, 21.5, 2000),
+    c("heatkv", "heatkv", 0.2, 23, 4000),
+  ];
 
   it("names the best baseline at the reference budget and the rule", () => {
     const h = headline(cells, { higherIsBetter: true, referenceRatio: 0.2 });

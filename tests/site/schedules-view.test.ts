@@ -11,7 +11,10 @@ const lowRank = demoLowRank();
 
 describe("bytesTable", () => {
   it("caption and numbers follow the budget's bytes per element (fp16 budgets were captioned fp32)", () => {
-    for (const [bpe, unit] of [[4, "fp32"], [2, "fp16"]] as const) {
+    for (const [bpe, unit] of [
+      [4, "fp32"],
+      [2, "fp16"],
+    ] as const) {
       const s = buildSchedule("recalkv", demo, "50%", { lowRank, bytesPerElement: bpe, params: { sigma: 0 } });
       const t = bytesTable(s, demo);
       expect(t.querySelector("caption")?.textContent).toBe(`recalkv @ 50 %: bytes per target scale (${unit}, both CFG rows)`);

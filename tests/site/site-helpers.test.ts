@@ -1,17 +1,17 @@
 // Pure helpers of the site's browser modules (no DOM needed) and the prefill's stale-output rule.
-import {mkdirSync, mkdtempSync, utimesSync, writeFileSync, existsSync} from "node:fs";
-import {tmpdir} from "node:os";
-import {join} from "node:path";
-import {describe, expect, it} from "vitest";
-import {dropStaleLoaderOutputs} from "../../tools/prefill-framework-cache.js";
-import {formatBytes, formatMs} from "../../src/lib/site/format.js";
-import {chwToRgba, maxAbsDiff, tensorStats} from "../../src/lib/site/tensor.js";
-import {PER_SCALE_SQL, TOTALS_SQL} from "../../src/lib/site/system-check.js";
+import { mkdirSync, mkdtempSync, utimesSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { dropStaleLoaderOutputs } from "../../tools/prefill-framework-cache.js";
+import { formatBytes, formatMs } from "../../src/lib/site/format.js";
+import { chwToRgba, maxAbsDiff, tensorStats } from "../../src/lib/site/tensor.js";
+import { PER_SCALE_SQL, TOTALS_SQL } from "../../src/lib/site/system-check.js";
 
 describe("tensor helpers", () => {
   it("summarises a tensor and counts non-finite values", () => {
     const s = tensorStats([0, 1, 2, 3, NaN, Infinity]);
-    expect(s).toMatchObject({count: 6, min: 0, max: 3, mean: 1.5, nonFinite: 2});
+    expect(s).toMatchObject({ count: 6, min: 0, max: 3, mean: 1.5, nonFinite: 2 });
     expect(s.std).toBeCloseTo(Math.sqrt(1.25));
   });
 
@@ -48,7 +48,7 @@ describe("prefill: stale loader outputs", () => {
     const root = mkdtempSync(join(tmpdir(), "heatkv-prefill-"));
     const cache = join(root, "src", ".observablehq", "cache");
     for (const d of [join(root, "data", "model"), join(root, "jobs"), join(cache, "data"), join(cache, "_npm", "d3@7.9.2")]) {
-      mkdirSync(d, {recursive: true});
+      mkdirSync(d, { recursive: true });
     }
     const old = new Date(Date.now() - 60_000);
     const output = join(cache, "data", "x.parquet");

@@ -10,12 +10,21 @@ const hasPython = pythonHas(["struct"]).ok;
 describe.skipIf(!hasPython)("tools/parquet_min.py", () => {
   const dir = mkdtempSync(join(tmpdir(), "heatkv-pqmin-"));
 
-  for (const [rows, pageRows, enc] of [[7, 65536, "plain"], [1000, 300, "plain"], [7, 65536, "dict"], [1000, 300, "dict"]] as const) {
+  for (const [rows, pageRows, enc] of [
+    [7, 65536, "plain"],
+    [1000, 300, "plain"],
+    [7, 65536, "dict"],
+    [1000, 300, "dict"],
+  ] as const) {
     it(`DuckDB reads INT32/DOUBLE/UTF8 columns as INTEGER/DOUBLE/VARCHAR with the exact values (${rows} rows, pages of ${pageRows}, strings ${enc})`, async () => {
       const file = join(dir, `t${rows}-${enc}.parquet`);
       const want = lastJson(python(["tools/parquet_min.py", file, String(rows), String(pageRows), enc]));
       const types = await sql(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
-      expect(types.map((t) => [t.column_name, t.column_type])).toEqual([["i", "INTEGER"], ["d", "DOUBLE"], ["s", "VARCHAR"]]);
+      expect(types.map((t) => [t.column_name, t.column_type])).toEqual([
+        ["i", "INTEGER"],
+        ["d", "DOUBLE"],
+        ["s", "VARCHAR"],
+      ]);
       const got = await sql(`SELECT * FROM read_parquet('${file}')`);
       expect(got.length).toBe(rows);
       expect(got.map((r) => r.i)).toEqual(want.i);

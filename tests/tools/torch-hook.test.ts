@@ -33,7 +33,13 @@ describe.skipIf(!deps.ok)("torch hook vs TS calibration", () => {
     await calibrate({ out: ts, classes: PROMPTS.map((p) => p.classIndex), seeds: [1], settings: { topK: 1, cfg: 3 }, progress: false, log: () => {} });
     for (const p of PROMPTS) {
       // two separate processes (as two GPU ranks would be): two shards in one folder
-      runs.push(lastJson(python(["tools/check_torch_hook.py", "--class", String(p.classIndex), "--seed", String(p.seed), "--out-dir", shards, "--ts", ts, ...p.flags], { RANK: p.rank })));
+      runs.push(
+        lastJson(
+          python(["tools/check_torch_hook.py", "--class", String(p.classIndex), "--seed", String(p.seed), "--out-dir", shards, "--ts", ts, ...p.flags], {
+            RANK: p.rank,
+          }),
+        ),
+      );
     }
   }, 120_000);
 
@@ -53,7 +59,9 @@ describe.skipIf(!deps.ok)("torch hook vs TS calibration", () => {
     for (const f of files) expect(await validateStats(join(shards, f), cfg)).toEqual({ rows: perPrompt, prompts: 1 }); // one file at a time
     expect(Number((await sql(`SELECT count(*) AS n FROM read_parquet('${glob}')`))[0].n)).toBe(2 * perPrompt);
     const meta = await sql(`SELECT DISTINCT prompt, class_name, backend, cfg, top_k FROM read_parquet('${glob}') ORDER BY prompt`);
-    expect(meta).toEqual(PROMPTS.map((p) => ({ prompt: `c${p.classIndex}_s${p.seed}`, class_name: cfg.classes[p.classIndex], backend: "torch-hook", cfg: 3, top_k: 1 })));
+    expect(meta).toEqual(
+      PROMPTS.map((p) => ({ prompt: `c${p.classIndex}_s${p.seed}`, class_name: cfg.classes[p.classIndex], backend: "torch-hook", cfg: 3, top_k: 1 })),
+    );
   });
 
   it("max |mass_ts − mass_torch| < 1e-4 over every row (joined on prompt, branch, layer, head, t, s)", async () => {
@@ -66,7 +74,9 @@ describe.skipIf(!deps.ok)("torch hook vs TS calibration", () => {
     console.log(`torch hook vs TS calibration: ${r[0].n} rows, max |Δmass| = ${err.toExponential(2)}`);
     expect(err).toBeLessThan(1e-4);
     for (const run of runs) expect(run.compare!.max_abs_err).toBeLessThan(1e-4); // the CLI's own comparison
-    const sums = await sql(`SELECT max(abs(m - 1)) AS e FROM (SELECT sum(mass) AS m FROM read_parquet('${glob}') GROUP BY prompt, branch, layer, head, target_scale)`);
+    const sums = await sql(
+      `SELECT max(abs(m - 1)) AS e FROM (SELECT sum(mass) AS m FROM read_parquet('${glob}') GROUP BY prompt, branch, layer, head, target_scale)`,
+    );
     expect(Number(sums[0].e)).toBeLessThan(1e-5);
   });
 

@@ -155,6 +155,8 @@ describe("LatentCache with exact sink scales (sigma > 0)", () => {
     const c = make();
     c.appendStep({ present_kz_L0: t([3, 4], [1, 1, 1, 2]), present_vz_L0: t([11, 21], [1, 2, 1, 1]) }, 1);
     expect(() => c.appendExactLayer(0, t([1, 2, 3, 4, 5, 6], [1, 2, 1, 3]), t([1, 2, 3, 4, 5, 6], [1, 2, 1, 3]), 0)).toThrow(/already holds latent entries/);
-    expect(() => new LatentCache(1, 2, { keyWidth: 2, valueWidth: 1, groups: [[[0, 1]]] }, 1, { sigma: 2 })).toThrow(/headDim must be a positive integer when sigma > 0/);
+    expect(() => new LatentCache(1, 2, { keyWidth: 2, valueWidth: 1, groups: [[[0, 1]]] }, 1, { sigma: 2 })).toThrow(
+      /headDim must be a positive integer when sigma > 0/,
+    );
   });
 });

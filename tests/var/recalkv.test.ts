@@ -118,21 +118,37 @@ describe("ReCalKV variants", () => {
     expect(all.scales.map((s) => s.cacheBytes)).toEqual(full.scales.map((s) => s.cacheBytes));
     expect(all.tokens).toEqual(full.tokens);
     // σ = 3 through the recalkv schedule (the cache's σ comes from the schedule's lowRank part)
-    for (const [method, b, params] of [["recalkv", "60%", {}], ["recalkv", "50%", { sigma: 2 }], ["heatkv+recalkv", "30%", {}]] as const) {
+    for (const [method, b, params] of [
+      ["recalkv", "60%", {}],
+      ["recalkv", "50%", { sigma: 2 }],
+      ["heatkv+recalkv", "30%", {}],
+    ] as const) {
       const { syntheticStats } = await import("../../src/lib/schedules/synthetic.js");
       const s = buildSchedule(method, model.config, b, { lowRank: manifest, stats: syntheticStats(model.config, 3), params });
       const mm = await model.lowRank(s.lowRank!.variant);
-      const r = await mm.generate({ classIndex: 2, seed: 5, policy: scheduleToPolicy(s, model.config), onScale: (rec, _obs, cache) => {
-        const c = cache as LatentCache;
-        expect(c.sigma).toBe(s.lowRank!.sigma);
-        expect(c.exactLength(0, 0), `${method} ${rec.scale}`).toBe(model.shape.tokensPerScale.slice(0, Math.min(rec.scale + 1, K - 1, s.lowRank!.sigma!)).reduce((a, x) => a + x, 0));
-      } });
-      expect(r.scales.map((x) => x.cacheBytes), `${method} ${b}`).toEqual(predictedBytes(s).perScale);
+      const r = await mm.generate({
+        classIndex: 2,
+        seed: 5,
+        policy: scheduleToPolicy(s, model.config),
+        onScale: (rec, _obs, cache) => {
+          const c = cache as LatentCache;
+          expect(c.sigma).toBe(s.lowRank!.sigma);
+          expect(c.exactLength(0, 0), `${method} ${rec.scale}`).toBe(
+            model.shape.tokensPerScale.slice(0, Math.min(rec.scale + 1, K - 1, s.lowRank!.sigma!)).reduce((a, x) => a + x, 0),
+          );
+        },
+      });
+      expect(
+        r.scales.map((x) => x.cacheBytes),
+        `${method} ${b}`,
+      ).toEqual(predictedBytes(s).perScale);
       expect(r.tokens[0]).toEqual(full.tokens[0]);
     }
     // a schedule whose σ differs from the cache's is refused
     const s3 = buildSchedule("recalkv", model.config, "60%", { lowRank: manifest });
-    await expect(m.generate({ classIndex: 0, seed: 1, sigma: 0, policy: scheduleToPolicy(s3, model.config) })).rejects.toThrow(/holds source scales < 3 exact \(lowRank.sigma\) but the cache holds scales < 0 exact/);
+    await expect(m.generate({ classIndex: 0, seed: 1, sigma: 0, policy: scheduleToPolicy(s3, model.config) })).rejects.toThrow(
+      /holds source scales < 3 exact \(lowRank.sigma\) but the cache holds scales < 0 exact/,
+    );
   });
 
   it("full-width schedules (static heatkv, dynamic h2o) run unchanged on the latent cache", async () => {
@@ -155,14 +171,22 @@ describe("ReCalKV variants", () => {
 
   it("a low-rank schedule refuses the full-width graph, and a bad variant id fails with one line", async () => {
     const s = buildSchedule("recalkv", model.config, "60%", { lowRank: manifest });
-    await expect(model.generate({ classIndex: 0, seed: 1, policy: scheduleToPolicy(s, model.config) })).rejects.toThrow(/the schedule is low-rank \(ReCalKV variant r50\) but the model runs the full-width step graph/);
-    await expect(model.lowRank("r33")).rejects.toThrow(/field "variant" must be one of the shipped variants r75 \(rank ratio 0.75\), r50 \(rank ratio 0.5\), r25 \(rank ratio 0.25\), got "r33"/);
+    await expect(model.generate({ classIndex: 0, seed: 1, policy: scheduleToPolicy(s, model.config) })).rejects.toThrow(
+      /the schedule is low-rank \(ReCalKV variant r50\) but the model runs the full-width step graph/,
+    );
+    await expect(model.lowRank("r33")).rejects.toThrow(
+      /field "variant" must be one of the shipped variants r75 \(rank ratio 0.75\), r50 \(rank ratio 0.5\), r25 \(rank ratio 0.25\), got "r33"/,
+    );
   });
 
   it("manifest of another model / bad fields: one line naming the field", () => {
     const raw = JSON.parse(readFileSync(join(MODEL_DIR, "recalkv", "recalkv.json"), "utf8"));
-    expect(() => parseLowRankManifest({ ...raw, config_hash: "0000aaaa" }, model.config, "recalkv.json")).toThrow(/^recalkv.json: field "config_hash" is "0000aaaa" but the loaded model has "1f3e06514a65b5d2"/);
-    expect(() => parseLowRankManifest({ ...raw, weights_hash: "ffff" }, model.config, "recalkv.json")).toThrow(/field "weights_hash" .*re-run train\/recalkv.py/);
+    expect(() => parseLowRankManifest({ ...raw, config_hash: "0000aaaa" }, model.config, "recalkv.json")).toThrow(
+      /^recalkv.json: field "config_hash" is "0000aaaa" but the loaded model has "1f3e06514a65b5d2"/,
+    );
+    expect(() => parseLowRankManifest({ ...raw, weights_hash: "ffff" }, model.config, "recalkv.json")).toThrow(
+      /field "weights_hash" .*re-run train\/recalkv.py/,
+    );
     const bad = structuredClone(raw);
     bad.variants[1].groups[2][0] = [0, 0];
     expect(() => parseLowRankManifest(bad, model.config, "recalkv.json")).toThrow(/^recalkv.json: field "variants\[1\].groups\[2\]" must partition heads 0..7/);
@@ -182,11 +206,36 @@ describe("ReCalKV variants", () => {
     expect(bad((r) => (r.variants[1].groups[0][0] = [...r.variants[1].groups[0][0]].reverse()))).toThrow(
       /^recalkv.json: field "variants\[1\].groups\[0\]" must partition heads 0..7 into groups of ascending heads, got \[2,1\] \(not ascending\)$/,
     );
-    expect(bad((r) => (r.variants[0].groups[3] = [[0, 1], [2, 3], [4, 5], [6, 8]]))).toThrow(/^recalkv.json: field "variants\[0\].groups\[3\]" must partition heads 0..7/);
-    expect(bad((r) => (r.variants[0].groups[3] = [[0, 1], [2, 3], [4, 5]]))).toThrow('recalkv.json: field "variants[0].groups[3]" must list 4 groups');
-    expect(bad((r) => (r.variants[1].keyLatentWidth = 12))).toThrow('recalkv.json: field "variants[1].keyLatentWidth" is 12 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16');
-    expect(bad((r) => (r.variants[2].valueLatentWidth = 5))).toThrow('recalkv.json: field "variants[2].valueLatentWidth" is 5 but rankRatio 0.25 × headDim 16 gives 4');
-    expect(bad((r) => (r.variants[0].rankRatio = 0.5))).toThrow('recalkv.json: field "variants[0].keyLatentWidth" is 24 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16');
+    expect(
+      bad(
+        (r) =>
+          (r.variants[0].groups[3] = [
+            [0, 1],
+            [2, 3],
+            [4, 5],
+            [6, 8],
+          ]),
+      ),
+    ).toThrow(/^recalkv.json: field "variants\[0\].groups\[3\]" must partition heads 0..7/);
+    expect(
+      bad(
+        (r) =>
+          (r.variants[0].groups[3] = [
+            [0, 1],
+            [2, 3],
+            [4, 5],
+          ]),
+      ),
+    ).toThrow('recalkv.json: field "variants[0].groups[3]" must list 4 groups');
+    expect(bad((r) => (r.variants[1].keyLatentWidth = 12))).toThrow(
+      'recalkv.json: field "variants[1].keyLatentWidth" is 12 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16',
+    );
+    expect(bad((r) => (r.variants[2].valueLatentWidth = 5))).toThrow(
+      'recalkv.json: field "variants[2].valueLatentWidth" is 5 but rankRatio 0.25 × headDim 16 gives 4',
+    );
+    expect(bad((r) => (r.variants[0].rankRatio = 0.5))).toThrow(
+      'recalkv.json: field "variants[0].keyLatentWidth" is 24 but rankRatio 0.5 × groupSize 2 × headDim 16 gives 16',
+    );
     expect(bad((r) => delete r.variants[0].fileSha256)).toThrow(/^recalkv.json: field "variants\[0\].fileSha256" must be the step graph's sha256/);
     // widths as train/recalkv.py computes them (Python round: half to even)
     expect(latentWidths(0.75, 2, 16)).toEqual({ keyWidth: 24, valueWidth: 12 });

@@ -121,7 +121,7 @@ describe("runtime", () => {
     const last = seen[seen.length - 1];
     expect(last[0]).toBe(model.shape.maxCacheTokens);
     expect(last[1]).toBe(n[n.length - 2]);
-    const expectBytes = (L * H / 2) * (model.shape.maxCacheTokens + n[n.length - 2]) * 2 * d * 4 * 2;
+    const expectBytes = ((L * H) / 2) * (model.shape.maxCacheTokens + n[n.length - 2]) * 2 * d * 4 * 2;
     expect(r.finalCacheBytes).toBe(expectBytes);
     expect(r.image.length).toBe(3 * 64 * 64);
     expect(r.image.every((v) => v >= 0 && v <= 1)).toBe(true);
@@ -158,7 +158,9 @@ describe("bad inputs give a clear error naming the file or value", () => {
     const at = bytes.length >> 1; // inside a weight tensor: the graph still loads
     for (let i = at; i < at + 4096; i++) bytes[i] ^= 0x01;
     writeFileSync(path, bytes);
-    await expect(loadNodeModel(dir)).rejects.toThrow(/step\.onnx \+ vq_update\.onnx \+ vq_decode\.onnx: sha256 [0-9a-f]{16} does not match config\.json's weights_hash 74425192b063d131/);
+    await expect(loadNodeModel(dir)).rejects.toThrow(
+      /step\.onnx \+ vq_update\.onnx \+ vq_decode\.onnx: sha256 [0-9a-f]{16} does not match config\.json's weights_hash 74425192b063d131/,
+    );
   });
   it("config that does not match the graph", async () => {
     const dir = copyModel();

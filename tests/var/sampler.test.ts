@@ -5,7 +5,9 @@ const opts = { cfg: 3, topK: 0, topP: 1, temperature: 1 };
 
 describe("Rng", () => {
   it("is deterministic per seed and differs across seeds", () => {
-    const a = new Rng(7), b = new Rng(7), c = new Rng(8);
+    const a = new Rng(7),
+      b = new Rng(7),
+      c = new Rng(8);
     const xa = Array.from({ length: 5 }, () => a.next());
     expect(Array.from({ length: 5 }, () => b.next())).toEqual(xa);
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(xa);
@@ -25,10 +27,7 @@ describe("Rng", () => {
 
 describe("sampleTokens", () => {
   // 2 positions, vocab 4; rows: cond then uncond
-  const logits = new Float32Array([
-    /* cond p0 */ 1, 3, 2, 0, /* cond p1 */ 0, 0, 5, 1,
-    /* unc  p0 */ 0, 4, 0, 0, /* unc  p1 */ 0, 0, 0, 0,
-  ]);
+  const logits = new Float32Array([/* cond p0 */ 1, 3, 2, 0, /* cond p1 */ 0, 0, 5, 1, /* unc  p0 */ 0, 4, 0, 0, /* unc  p1 */ 0, 0, 0, 0]);
   it("greedy (top-k 1) picks the argmax of (1+t)·cond − t·uncond", () => {
     // t = 1: p0 → 2·[1,3,2,0] − [0,4,0,0] = [2,2,4,0] → 2; p1 → [0,0,10,2] → 2
     expect(Array.from(sampleTokens(logits, 2, 4, 1, true, { ...opts, topK: 1 }, new Rng(0)))).toEqual([2, 2]);

@@ -39,7 +39,8 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
     const count = schedule.counts[(t + 1) * N + lh];
     const rule = schedule.rules[lh];
     const attn = obs.attn[lh];
-    if (attn.length !== obs.rows * P) throw new Error(`${policyName}: observation for layer ${l} head ${h} has ${attn.length} values, expected rows ${obs.rows} × ${P} cache entries`);
+    if (attn.length !== obs.rows * P)
+      throw new Error(`${policyName}: observation for layer ${l} head ${h} has ${attn.length} values, expected rows ${obs.rows} × ${P} cache entries`);
     // attention mass per entry, summed over the CFG rows (both halves share the decision)
     const mass = new Float64Array(P);
     for (let r = 0; r < obs.rows; r++) for (let i = 0; i < P; i++) mass[i] += attn[r * P + i];
@@ -53,7 +54,10 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
       }
     }
     if (count >= P) {
-      if (count > P) throw new Error(`${policyName}: layer ${l} head ${h} holds ${P} entries after scale ${t} but the schedule keeps ${count} (the cache lost entries the schedule counts on)`);
+      if (count > P)
+        throw new Error(
+          `${policyName}: layer ${l} head ${h} holds ${P} entries after scale ${t} but the schedule keeps ${count} (the cache lost entries the schedule counts on)`,
+        );
     } else {
       const keep =
         rule === "recent"
@@ -87,7 +91,8 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
     schedule,
     ...(schedule.lowRank ? { sigma: schedule.lowRank.sigma ?? 0 } : {}),
     afterScale(t: number, cache: CacheStore, obs: ScaleObservation) {
-      if (cache.numLayers !== L || cache.numHeads !== H) throw new Error(`${policyName}: cache is ${cache.numLayers}×${cache.numHeads}, schedule is for ${L}×${H}`);
+      if (cache.numLayers !== L || cache.numHeads !== H)
+        throw new Error(`${policyName}: cache is ${cache.numLayers}×${cache.numHeads}, schedule is for ${L}×${H}`);
       if (!(t >= 0 && t <= K - 2)) throw new Error(`${policyName}: afterScale(${t}) outside 0..${K - 2}`);
       if (t === 0) accumulated = Array.from({ length: N }, () => new Map());
       if (t === 0 && schedule.lowRank) checkLowRankCache(schedule, cache, policyName);
@@ -112,10 +117,18 @@ export function scheduleToPolicy(schedule: Schedule, cfg: ScheduleModel): Schedu
 function checkLowRankCache(schedule: Schedule, cache: CacheStore, name: string): void {
   const lr = schedule.lowRank;
   if (!lr) return;
-  if (!cache.lowRank) throw new Error(`${name}: the schedule is low-rank (ReCalKV variant ${lr.variant}) but the model runs the full-width step graph: load the variant (VarModel.lowRank("${lr.variant}"))`);
+  if (!cache.lowRank)
+    throw new Error(
+      `${name}: the schedule is low-rank (ReCalKV variant ${lr.variant}) but the model runs the full-width step graph: load the variant (VarModel.lowRank("${lr.variant}"))`,
+    );
   const { layout, sigma } = cache.lowRank;
   if (layout.keyWidth !== lr.keyWidth || layout.valueWidth !== lr.valueWidth || JSON.stringify(layout.groups) !== JSON.stringify(lr.groups)) {
-    throw new Error(`${name}: the schedule's low-rank layout (variant ${lr.variant}: key width ${lr.keyWidth}, value width ${lr.valueWidth}, groups ${JSON.stringify(lr.groups)}) differs from the loaded variant's (key width ${layout.keyWidth}, value width ${layout.valueWidth}, groups ${JSON.stringify(layout.groups)})`);
+    throw new Error(
+      `${name}: the schedule's low-rank layout (variant ${lr.variant}: key width ${lr.keyWidth}, value width ${lr.valueWidth}, groups ${JSON.stringify(lr.groups)}) differs from the loaded variant's (key width ${layout.keyWidth}, value width ${layout.valueWidth}, groups ${JSON.stringify(layout.groups)})`,
+    );
   }
-  if (sigma !== (lr.sigma ?? 0)) throw new Error(`${name}: the schedule holds source scales < ${lr.sigma ?? 0} exact (lowRank.sigma) but the cache holds scales < ${sigma} exact: generate with the schedule's policy (or sigma = ${lr.sigma ?? 0})`);
+  if (sigma !== (lr.sigma ?? 0))
+    throw new Error(
+      `${name}: the schedule holds source scales < ${lr.sigma ?? 0} exact (lowRank.sigma) but the cache holds scales < ${sigma} exact: generate with the schedule's policy (or sigma = ${lr.sigma ?? 0})`,
+    );
 }

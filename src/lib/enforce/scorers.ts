@@ -86,7 +86,15 @@ export function selectH2O(accumulated: ArrayLike<number>, count: number, recentR
 }
 
 /** snapkv: window first, then max-pooled current-scale attention. */
-export function selectSnapKV(attention: ArrayLike<number>, scale: ArrayLike<number>, token: ArrayLike<number>, current: number, patch: number, count: number, p: ScorerParams): Int32Array {
+export function selectSnapKV(
+  attention: ArrayLike<number>,
+  scale: ArrayLike<number>,
+  token: ArrayLike<number>,
+  current: number,
+  patch: number,
+  count: number,
+  p: ScorerParams,
+): Int32Array {
   const pooled = maxPoolWithinScale(attention, scale, token, p.poolKernel);
   return selectTop(pooled, count, windowMask(scale, token, current, patch, p.window));
 }

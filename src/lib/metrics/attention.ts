@@ -58,7 +58,13 @@ export function tokenMass(obs: ScaleObservation, row = 0): Float64Array[] {
  * S-CAS[l,h,s] = acc / (#prompts · (K−1−s)) for σ ≤ s ≤ K−2, NaN otherwise.
  * `mass(p, i, t, s)` returns the cond-row mass of prompt p, head i = l*H+h.
  */
-export function scas(numPrompts: number, numHeadsTotal: number, numScales: number, sigma: number, mass: (p: number, i: number, t: number, s: number) => number): Float64Array {
+export function scas(
+  numPrompts: number,
+  numHeadsTotal: number,
+  numScales: number,
+  sigma: number,
+  mass: (p: number, i: number, t: number, s: number) => number,
+): Float64Array {
   const K = numScales;
   if (!(Number.isInteger(sigma) && sigma >= 0 && sigma <= K - 2)) throw new Error(`sigma (sink scales) must be an integer in [0, ${K - 2}], got ${sigma}`);
   if (!(numPrompts > 0)) throw new Error("S-CAS needs at least one calibration prompt");

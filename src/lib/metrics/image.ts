@@ -38,17 +38,19 @@ function filter2(x: Float64Array, size: number, g: Float64Array): Float64Array {
   const w = g.length;
   const o = size - w + 1;
   const tmp = new Float64Array(size * o);
-  for (let y = 0; y < size; y++) for (let j = 0; j < o; j++) {
-    let s = 0;
-    for (let k = 0; k < w; k++) s += g[k] * x[y * size + j + k];
-    tmp[y * o + j] = s;
-  }
+  for (let y = 0; y < size; y++)
+    for (let j = 0; j < o; j++) {
+      let s = 0;
+      for (let k = 0; k < w; k++) s += g[k] * x[y * size + j + k];
+      tmp[y * o + j] = s;
+    }
   const out = new Float64Array(o * o);
-  for (let i = 0; i < o; i++) for (let j = 0; j < o; j++) {
-    let s = 0;
-    for (let k = 0; k < w; k++) s += g[k] * tmp[(i + k) * o + j];
-    out[i * o + j] = s;
-  }
+  for (let i = 0; i < o; i++)
+    for (let j = 0; j < o; j++) {
+      let s = 0;
+      for (let k = 0; k < w; k++) s += g[k] * tmp[(i + k) * o + j];
+      out[i * o + j] = s;
+    }
   return out;
 }
 
@@ -58,18 +60,26 @@ export function ssim(a: Float32Array, b: Float32Array, size: number): number {
   const y = luma(b, size);
   const g = gaussian(11, 1.5);
   const n = size * size;
-  const xx = new Float64Array(n), yy = new Float64Array(n), xy = new Float64Array(n);
+  const xx = new Float64Array(n),
+    yy = new Float64Array(n),
+    xy = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     xx[i] = x[i] * x[i];
     yy[i] = y[i] * y[i];
     xy[i] = x[i] * y[i];
   }
-  const mx = filter2(x, size, g), my = filter2(y, size, g);
-  const sxx = filter2(xx, size, g), syy = filter2(yy, size, g), sxy = filter2(xy, size, g);
-  const C1 = 0.01 ** 2, C2 = 0.03 ** 2;
+  const mx = filter2(x, size, g),
+    my = filter2(y, size, g);
+  const sxx = filter2(xx, size, g),
+    syy = filter2(yy, size, g),
+    sxy = filter2(xy, size, g);
+  const C1 = 0.01 ** 2,
+    C2 = 0.03 ** 2;
   let sum = 0;
   for (let i = 0; i < mx.length; i++) {
-    const vx = sxx[i] - mx[i] ** 2, vy = syy[i] - my[i] ** 2, cxy = sxy[i] - mx[i] * my[i];
+    const vx = sxx[i] - mx[i] ** 2,
+      vy = syy[i] - my[i] ** 2,
+      cxy = sxy[i] - mx[i] * my[i];
     sum += ((2 * mx[i] * my[i] + C1) * (2 * cxy + C2)) / ((mx[i] ** 2 + my[i] ** 2 + C1) * (vx + vy + C2));
   }
   return sum / mx.length;
@@ -114,17 +124,20 @@ export function symmetricEigen(m: Float64Array, n: number): { values: Float64Arr
         const c = 1 / Math.sqrt(t * t + 1);
         const s = t * c;
         for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p], akq = a[k * n + q];
+          const akp = a[k * n + p],
+            akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
           a[k * n + q] = s * akp + c * akq;
         }
         for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k], aqk = a[q * n + k];
+          const apk = a[p * n + k],
+            aqk = a[q * n + k];
           a[p * n + k] = c * apk - s * aqk;
           a[q * n + k] = s * apk + c * aqk;
         }
         for (let k = 0; k < n; k++) {
-          const vkp = v[k * n + p], vkq = v[k * n + q];
+          const vkp = v[k * n + p],
+            vkq = v[k * n + q];
           v[k * n + p] = c * vkp - s * vkq;
           v[k * n + q] = s * vkp + c * vkq;
         }
@@ -140,10 +153,11 @@ function meanCov(feats: ArrayLike<number>[], d: number): { mu: Float64Array; cov
   const mu = new Float64Array(d);
   for (const f of feats) for (let i = 0; i < d; i++) mu[i] += f[i] / n;
   const cov = new Float64Array(d * d);
-  for (const f of feats) for (let i = 0; i < d; i++) {
-    const di = f[i] - mu[i];
-    for (let j = i; j < d; j++) cov[i * d + j] += (di * (f[j] - mu[j])) / (n - 1);
-  }
+  for (const f of feats)
+    for (let i = 0; i < d; i++) {
+      const di = f[i] - mu[i];
+      for (let j = i; j < d; j++) cov[i * d + j] += (di * (f[j] - mu[j])) / (n - 1);
+    }
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) cov[i * d + j] = cov[j * d + i];
   return { mu, cov };
 }
@@ -160,28 +174,32 @@ export function frechetDistance(a: ArrayLike<number>[], b: ArrayLike<number>[]):
   const ea = symmetricEigen(A.cov, d);
   // Σ1^½ = V diag(√λ) Vᵀ
   const half = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += ea.vectors[i * d + k] * Math.sqrt(Math.max(ea.values[k], 0)) * ea.vectors[j * d + k];
-    half[i * d + j] = s;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += ea.vectors[i * d + k] * Math.sqrt(Math.max(ea.values[k], 0)) * ea.vectors[j * d + k];
+      half[i * d + j] = s;
+    }
   const tmp = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += half[i * d + k] * B.cov[k * d + j];
-    tmp[i * d + j] = s;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += half[i * d + k] * B.cov[k * d + j];
+      tmp[i * d + j] = s;
+    }
   const m = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) {
-    let s = 0;
-    for (let k = 0; k < d; k++) s += tmp[i * d + k] * half[k * d + j];
-    m[i * d + j] = s;
-  }
+  for (let i = 0; i < d; i++)
+    for (let j = 0; j < d; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += tmp[i * d + k] * half[k * d + j];
+      m[i * d + j] = s;
+    }
   for (let i = 0; i < d; i++) for (let j = 0; j < i; j++) m[i * d + j] = m[j * d + i] = (m[i * d + j] + m[j * d + i]) / 2;
   const em = symmetricEigen(m, d);
   let trSqrt = 0;
   for (const l of em.values) trSqrt += Math.sqrt(Math.max(l, 0));
-  let dmu = 0, tr = 0;
+  let dmu = 0,
+    tr = 0;
   for (let i = 0; i < d; i++) {
     dmu += (A.mu[i] - B.mu[i]) ** 2;
     tr += A.cov[i * d + i] + B.cov[i * d + i];

@@ -24,7 +24,10 @@ export interface MeanCI {
 
 /** ln Γ(x), Lanczos (g = 7, 9 terms), x > 0. */
 export function logGamma(x: number): number {
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012,
+    9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.abs(Math.sin(Math.PI * x))) - logGamma(1 - x);
   x -= 1;
   let a = c[0];
@@ -136,11 +139,9 @@ export interface CellStat {
 }
 
 /** Group per-image rows into cells and summarise `metric` (mean ± CI, mean measured bytes). */
-export function summarizeCells<R extends { label: string; method: string; budget_ratio: number; infeasible?: boolean | null; measured_peak_bytes?: number | null }>(
-  rows: readonly R[],
-  metric: keyof R & string,
-  level = 0.95,
-): (CellStat & { ci: MeanCI })[] {
+export function summarizeCells<
+  R extends { label: string; method: string; budget_ratio: number; infeasible?: boolean | null; measured_peak_bytes?: number | null },
+>(rows: readonly R[], metric: keyof R & string, level = 0.95): (CellStat & { ci: MeanCI })[] {
   const groups = new Map<string, R[]>();
   for (const r of rows) {
     const k = `${r.label}\u0000${r.budget_ratio}`;
@@ -151,7 +152,10 @@ export function summarizeCells<R extends { label: string; method: string; budget
   return [...groups.values()].map((g) => {
     const r0 = g[0];
     const feasible = g.filter((r) => !r.infeasible);
-    const ci = meanCI(feasible.map((r) => Number(r[metric])), level);
+    const ci = meanCI(
+      feasible.map((r) => Number(r[metric])),
+      level,
+    );
     const bytes = meanCI(feasible.map((r) => Number(r.measured_peak_bytes))).mean;
     return { label: r0.label, method: r0.method, ratio: r0.budget_ratio, n: ci.n, mean: ci.mean, bytes, infeasible: feasible.length === 0, ci };
   });
@@ -194,7 +198,11 @@ const sameRatio = (a: number, b: number) => Math.abs(a - b) < 1e-9;
  * excluded) the smallest swept budget whose mean meets the target (≥ when higher is better, ≤ otherwise).
  */
 /** Per method label: the smallest swept budget whose mean meets `target` (≥ when higher is better, ≤ else). */
-export function smallestMeeting(cells: readonly CellStat[], target: number, higherIsBetter: boolean): { label: string; method: string; cell: CellStat | null }[] {
+export function smallestMeeting(
+  cells: readonly CellStat[],
+  target: number,
+  higherIsBetter: boolean,
+): { label: string; method: string; cell: CellStat | null }[] {
   const meets = (m: number) => (higherIsBetter ? m >= target : m <= target);
   const usable = cells.filter((c) => !c.infeasible && c.n > 0 && Number.isFinite(c.mean));
   const labels = [...new Set(cells.filter((c) => c.method !== "full").map((c) => c.label))];

@@ -45,7 +45,18 @@ function posInt(raw: Record<string, unknown>, key: string, source: string): numb
 }
 
 /** The config fields the hash covers (train/export.py config_hash): the model's identity and shapes. */
-export const CONFIG_HASH_FIELDS = ["model_id", "patch_nums", "num_layers", "num_heads", "head_dim", "vocab_size", "codebook_dim", "num_classes", "image_size", "latent_size"] as const;
+export const CONFIG_HASH_FIELDS = [
+  "model_id",
+  "patch_nums",
+  "num_layers",
+  "num_heads",
+  "head_dim",
+  "vocab_size",
+  "codebook_dim",
+  "num_classes",
+  "image_size",
+  "latent_size",
+] as const;
 
 /** Python's json.dumps(v, sort_keys=True) with its default separators and ensure_ascii (what export.py hashes). */
 function pythonJson(v: unknown): string {
@@ -83,13 +94,28 @@ export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
   const patchNums = r.patch_nums;
   need(Array.isArray(patchNums) && patchNums.length >= 2, source, "patch_nums", "must be an array of at least 2 scales");
   patchNums.forEach((p, i) =>
-    need(Number.isInteger(p) && (p as number) > 0 && (i === 0 || (p as number) > (patchNums[i - 1] as number)), source, `patch_nums[${i}]`, "must be a strictly increasing positive integer"),
+    need(
+      Number.isInteger(p) && (p as number) > 0 && (i === 0 || (p as number) > (patchNums[i - 1] as number)),
+      source,
+      `patch_nums[${i}]`,
+      "must be a strictly increasing positive integer",
+    ),
   );
-  need(r.weights_hash === undefined || (typeof r.weights_hash === "string" && /^[0-9a-f]{8,64}$/.test(r.weights_hash)), source, "weights_hash", `must be a hex string (sha256 of the generation graphs), got ${JSON.stringify(r.weights_hash)}`);
+  need(
+    r.weights_hash === undefined || (typeof r.weights_hash === "string" && /^[0-9a-f]{8,64}$/.test(r.weights_hash)),
+    source,
+    "weights_hash",
+    `must be a hex string (sha256 of the generation graphs), got ${JSON.stringify(r.weights_hash)}`,
+  );
   const latentSize = posInt(r, "latent_size", source);
   need(patchNums[patchNums.length - 1] === latentSize, source, "patch_nums", `must end at latent_size (${latentSize})`);
   const numClasses = posInt(r, "num_classes", source);
-  need(Array.isArray(r.classes) && r.classes.length === numClasses && r.classes.every((c) => typeof c === "string"), source, "classes", `must list ${numClasses} class names`);
+  need(
+    Array.isArray(r.classes) && r.classes.length === numClasses && r.classes.every((c) => typeof c === "string"),
+    source,
+    "classes",
+    `must list ${numClasses} class names`,
+  );
   need(r.null_class === numClasses, source, "null_class", `must equal num_classes (${numClasses})`);
   const files = r.files as Record<string, unknown> | undefined;
   need(files && typeof files === "object", source, "files", "must be an object naming the ONNX files");
@@ -116,10 +142,16 @@ export function parseConfig(raw: unknown, source = "config.json"): ModelConfig {
     training: (r.training as Record<string, unknown>) ?? undefined,
   };
   const hash = computeConfigHash(r);
-  need(r.config_hash === hash, source, "config_hash", `is ${JSON.stringify(r.config_hash)} but the config's shape fields (${CONFIG_HASH_FIELDS.join(", ")}) hash to "${hash}": the file was edited after export (or written by hand) — re-export it, or run \`heatkv model init\` for a new model`);
+  need(
+    r.config_hash === hash,
+    source,
+    "config_hash",
+    `is ${JSON.stringify(r.config_hash)} but the config's shape fields (${CONFIG_HASH_FIELDS.join(", ")}) hash to "${hash}": the file was edited after export (or written by hand) — re-export it, or run \`heatkv model init\` for a new model`,
+  );
   // derived fields written by the exporter must agree with what we derive
   const shape = modelShape(cfg);
-  if (r.total_tokens !== undefined) need(r.total_tokens === shape.totalTokens, source, "total_tokens", `disagrees with patch_nums (expected ${shape.totalTokens})`);
+  if (r.total_tokens !== undefined)
+    need(r.total_tokens === shape.totalTokens, source, "total_tokens", `disagrees with patch_nums (expected ${shape.totalTokens})`);
   if (r.width !== undefined) need(r.width === shape.width, source, "width", `must equal num_heads * head_dim (${shape.width})`);
   return cfg;
 }

@@ -86,9 +86,17 @@ export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = L
   need(r.version === LOW_RANK_VERSION, "version", `must be "${LOW_RANK_VERSION}", got ${JSON.stringify(r.version)}`);
   for (const k of ["model_id", "config_hash", "weights_hash"]) need(typeof r[k] === "string" && (r[k] as string).length > 0, k, "must be a non-empty string");
   if (model) {
-    need(r.config_hash === model.configHash, "config_hash", `is ${JSON.stringify(r.config_hash)} but the loaded model has ${JSON.stringify(model.configHash)}: these variants were made for another model`);
+    need(
+      r.config_hash === model.configHash,
+      "config_hash",
+      `is ${JSON.stringify(r.config_hash)} but the loaded model has ${JSON.stringify(model.configHash)}: these variants were made for another model`,
+    );
     if (model.weightsHash && model.weightsHash !== "unknown") {
-      need(r.weights_hash === model.weightsHash, "weights_hash", `is ${JSON.stringify(r.weights_hash)} but the loaded model's weights are ${JSON.stringify(model.weightsHash)}: re-run train/recalkv.py`);
+      need(
+        r.weights_hash === model.weightsHash,
+        "weights_hash",
+        `is ${JSON.stringify(r.weights_hash)} but the loaded model's weights are ${JSON.stringify(model.weightsHash)}: re-run train/recalkv.py`,
+      );
     }
   }
   need(Array.isArray(r.variants) && r.variants.length > 0, "variants", "must be a non-empty array");
@@ -99,9 +107,14 @@ export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = L
     need(typeof v.id === "string" && /^[a-z0-9_-]+$/i.test(v.id) && !ids.has(v.id), f("id"), `must be a unique identifier, got ${JSON.stringify(v.id)}`);
     ids.add(v.id as string);
     need(typeof v.rankRatio === "number" && v.rankRatio > 0 && v.rankRatio <= 1, f("rankRatio"), `must be in (0, 1], got ${JSON.stringify(v.rankRatio)}`);
-    for (const k of ["groupSize", "numGroups", "keyLatentWidth", "valueLatentWidth"]) need(Number.isInteger(v[k]) && (v[k] as number) > 0, f(k), `must be a positive integer, got ${JSON.stringify(v[k])}`);
+    for (const k of ["groupSize", "numGroups", "keyLatentWidth", "valueLatentWidth"])
+      need(Number.isInteger(v[k]) && (v[k] as number) > 0, f(k), `must be a positive integer, got ${JSON.stringify(v[k])}`);
     need(typeof v.file === "string" && v.file.length > 0, f("file"), "must be a file name");
-    need(typeof v.fileSha256 === "string" && /^[0-9a-f]{16}$/.test(v.fileSha256), f("fileSha256"), `must be the step graph's sha256 (16 lowercase hex digits, written by train/recalkv.py), got ${JSON.stringify(v.fileSha256)}`);
+    need(
+      typeof v.fileSha256 === "string" && /^[0-9a-f]{16}$/.test(v.fileSha256),
+      f("fileSha256"),
+      `must be the step graph's sha256 (16 lowercase hex digits, written by train/recalkv.py), got ${JSON.stringify(v.fileSha256)}`,
+    );
     const groups = v.groups as number[][][];
     need(Array.isArray(groups), f("groups"), "must be an array (per layer, per group: heads)");
     if (model) {
@@ -110,15 +123,27 @@ export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = L
       need((v.keyLatentWidth as number) <= (v.groupSize as number) * d, f("keyLatentWidth"), `must be ≤ groupSize × headDim = ${(v.groupSize as number) * d}`);
       need((v.valueLatentWidth as number) <= d, f("valueLatentWidth"), `must be ≤ headDim = ${d}`);
       const w = latentWidths(v.rankRatio as number, v.groupSize as number, d);
-      need(v.keyLatentWidth === w.keyWidth, f("keyLatentWidth"), `is ${v.keyLatentWidth} but rankRatio ${v.rankRatio} × groupSize ${v.groupSize} × headDim ${d} gives ${w.keyWidth}`);
-      need(v.valueLatentWidth === w.valueWidth, f("valueLatentWidth"), `is ${v.valueLatentWidth} but rankRatio ${v.rankRatio} × headDim ${d} gives ${w.valueWidth}`);
+      need(
+        v.keyLatentWidth === w.keyWidth,
+        f("keyLatentWidth"),
+        `is ${v.keyLatentWidth} but rankRatio ${v.rankRatio} × groupSize ${v.groupSize} × headDim ${d} gives ${w.keyWidth}`,
+      );
+      need(
+        v.valueLatentWidth === w.valueWidth,
+        f("valueLatentWidth"),
+        `is ${v.valueLatentWidth} but rankRatio ${v.rankRatio} × headDim ${d} gives ${w.valueWidth}`,
+      );
       need(Array.isArray(groups) && groups.length === L, f("groups"), `must list ${L} layers`);
       groups.forEach((gs, l) => {
         const seen = new Set<number>();
         need(Array.isArray(gs) && gs.length === v.numGroups, `${f("groups")}[${l}]`, `must list ${v.numGroups} groups`);
         for (const g of gs) {
           need(Array.isArray(g) && g.length === v.groupSize, `${f("groups")}[${l}]`, `every group must hold ${v.groupSize} heads, got ${JSON.stringify(g)}`);
-          need(g.every((h, i) => i === 0 || h > g[i - 1]), `${f("groups")}[${l}]`, `must partition heads 0..${H - 1} into groups of ascending heads, got ${JSON.stringify(g)} (not ascending)`);
+          need(
+            g.every((h, i) => i === 0 || h > g[i - 1]),
+            `${f("groups")}[${l}]`,
+            `must partition heads 0..${H - 1} into groups of ascending heads, got ${JSON.stringify(g)} (not ascending)`,
+          );
           for (const h of g) {
             need(Number.isInteger(h) && h >= 0 && h < H && !seen.has(h), `${f("groups")}[${l}]`, `must partition heads 0..${H - 1}, got ${JSON.stringify(gs)}`);
             seen.add(h);
@@ -145,6 +170,11 @@ export function parseLowRankManifest(raw: unknown, model?: ModelDims, source = L
 /** The variant with this id (or rank ratio), or one line listing the shipped ones. */
 export function findVariant(m: LowRankManifest, id: string | number, source = "recalkv", field = "variant"): LowRankVariant {
   const v = m.variants.find((x) => x.id === id || x.rankRatio === Number(id));
-  if (!v) throw new ConfigError(source, field, `must be one of the shipped variants ${m.variants.map((x) => `${x.id} (rank ratio ${x.rankRatio})`).join(", ")}, got ${JSON.stringify(id)}`);
+  if (!v)
+    throw new ConfigError(
+      source,
+      field,
+      `must be one of the shipped variants ${m.variants.map((x) => `${x.id} (rank ratio ${x.rankRatio})`).join(", ")}, got ${JSON.stringify(id)}`,
+    );
   return v;
 }

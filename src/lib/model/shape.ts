@@ -43,4 +43,3 @@ export function modelShape(cfg: ShapeFacts): ModelShape {
     width: cfg.numHeads * cfg.headDim,
   };
 }
-

@@ -43,7 +43,13 @@ export function benchScheduleRecompute(demo: ScheduleModel, opts: { repeats?: nu
       // recalkv alone cannot go below its smallest variant (25 %): timed at 50 %
       const b = method === "recalkv" ? "50%" : budget;
       const lr = getMethod(method).needsLowRank ? lowRank : undefined;
-      const variants: [string, Record<string, unknown>][] = method === "heatkv" ? [["heatkv", {}], ["heatkv strict", { strict: true }]] : [[method, {}]];
+      const variants: [string, Record<string, unknown>][] =
+        method === "heatkv"
+          ? [
+              ["heatkv", {}],
+              ["heatkv strict", { strict: true }],
+            ]
+          : [[method, {}]];
       for (const [label, params] of variants) {
         const times: number[] = [];
         const c0 = now();

@@ -65,7 +65,8 @@ export function parseBudget(input: string | number, model: ScheduleModel, opts: 
   const field = opts.field ?? "budget";
   const bytesPerElement = opts.bytesPerElement ?? 4;
   const rows = opts.rows ?? 2;
-  if (bytesPerElement !== 2 && bytesPerElement !== 4) throw new ScheduleError(source, "bytesPerElement", `must be 4 (fp32) or 2 (fp16), got ${shown(bytesPerElement)}`);
+  if (bytesPerElement !== 2 && bytesPerElement !== 4)
+    throw new ScheduleError(source, "bytesPerElement", `must be 4 (fp32) or 2 (fp16), got ${shown(bytesPerElement)}`);
   if (!Number.isInteger(rows) || rows <= 0) throw new ScheduleError(source, "rows", `must be a positive integer, got ${shown(rows)}`);
   const given = typeof input === "number" ? String(input) : input;
   const fail = (why: string): never => {
@@ -104,14 +105,18 @@ export function parseBudget(input: string | number, model: ScheduleModel, opts: 
     ratio = bytes / fullBytes;
   }
   if (ratio > 1) fail(`must be at most 100% of the ${denominator} (it is ${percent(ratio)})`);
-  if (ratio * fullTokens < 1) fail(`keeps less than one cache entry (${ratio * fullTokens} of ${groupDigits(fullTokens)} token slots); the smallest budget is 1tok = ${percent(1 / fullTokens)}`);
+  if (ratio * fullTokens < 1)
+    fail(
+      `keeps less than one cache entry (${ratio * fullTokens} of ${groupDigits(fullTokens)} token slots); the smallest budget is 1tok = ${percent(1 / fullTokens)}`,
+    );
   return { given, unit, ratio, tokens: ratio * fullTokens, bytes: ratio * fullBytes, bytesPerElement, rows, denominator };
 }
 
 /** "5%,10%,2MB,0.2" → one Budget per item (the same grammar as parseBudget; items separated by ","). */
 export function parseBudgetList(input: string, model: ScheduleModel, opts: BudgetOptions = {}): Budget[] {
   const items = input.split(",").map((p) => p.trim());
-  if (items.some((p) => p === "")) throw new ScheduleError(opts.source ?? "budget", opts.field ?? "budgets", `has an empty item, got ${shown(input)} (write e.g. "5%,10%,20%")`);
+  if (items.some((p) => p === ""))
+    throw new ScheduleError(opts.source ?? "budget", opts.field ?? "budgets", `has an empty item, got ${shown(input)} (write e.g. "5%,10%,20%")`);
   return items.map((p) => parseBudget(p, model, opts));
 }
 
@@ -124,13 +129,16 @@ export function budgetTokenLimit(budget: Budget): number {
 export function checkBudget(b: Budget, model: ScheduleModel, source: string, prefix = "budget"): void {
   const f = (k: string) => `${prefix}.${k}`;
   if (typeof b.ratio !== "number" || !(b.ratio > 0 && b.ratio <= 1)) throw new ScheduleError(source, f("ratio"), `must be in (0, 1], got ${shown(b.ratio)}`);
-  if (b.bytesPerElement !== 2 && b.bytesPerElement !== 4) throw new ScheduleError(source, f("bytesPerElement"), `must be 4 (fp32) or 2 (fp16), got ${shown(b.bytesPerElement)}`);
+  if (b.bytesPerElement !== 2 && b.bytesPerElement !== 4)
+    throw new ScheduleError(source, f("bytesPerElement"), `must be 4 (fp32) or 2 (fp16), got ${shown(b.bytesPerElement)}`);
   if (!Number.isInteger(b.rows) || b.rows <= 0) throw new ScheduleError(source, f("rows"), `must be a positive integer, got ${shown(b.rows)}`);
   const again = parseBudget(b.given, model, { bytesPerElement: b.bytesPerElement, rows: b.rows, source, field: f("given") });
   const close = (a: number, c: number) => Math.abs(a - c) <= 1e-9 * Math.max(1, Math.abs(c));
   if (!close(again.ratio, b.ratio)) throw new ScheduleError(source, f("ratio"), `is ${b.ratio} but budget.given ${shown(b.given)} means ${again.ratio}`);
-  if (!close(again.tokens, b.tokens)) throw new ScheduleError(source, f("tokens"), `is ${b.tokens} but ratio ${b.ratio} of the full cache is ${again.tokens} token slots`);
+  if (!close(again.tokens, b.tokens))
+    throw new ScheduleError(source, f("tokens"), `is ${b.tokens} but ratio ${b.ratio} of the full cache is ${again.tokens} token slots`);
   if (!close(again.bytes, b.bytes)) throw new ScheduleError(source, f("bytes"), `is ${b.bytes} but ratio ${b.ratio} of the full cache is ${again.bytes} B`);
   if (again.unit !== b.unit) throw new ScheduleError(source, f("unit"), `is ${shown(b.unit)} but budget.given ${shown(b.given)} is in ${shown(again.unit)}`);
-  if (again.denominator !== b.denominator) throw new ScheduleError(source, f("denominator"), `does not describe this model's full cache (expected ${shown(again.denominator)})`);
+  if (again.denominator !== b.denominator)
+    throw new ScheduleError(source, f("denominator"), `does not describe this model's full cache (expected ${shown(again.denominator)})`);
 }

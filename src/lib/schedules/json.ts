@@ -45,7 +45,12 @@ export function exportSchedule(s: Schedule): ScheduleJson {
   };
   const targets = Array.from({ length: shape.numScales - 1 }, (_, i) => i + 1);
   if (s.kind === "static") {
-    return { ...common, kind: "static", targets: targets.map((t) => ({ scale: t, keep: grid((lh) => maskScales(s.keep[t * N + lh])) })), details: structuredClone(s.details) };
+    return {
+      ...common,
+      kind: "static",
+      targets: targets.map((t) => ({ scale: t, keep: grid((lh) => maskScales(s.keep[t * N + lh])) })),
+      details: structuredClone(s.details),
+    };
   }
   return {
     ...common,
@@ -66,7 +71,8 @@ function formatJson(v: unknown, indent = ""): string {
   const inner = `${indent}  `;
   if (Array.isArray(v)) {
     if (v.every((x) => x === null || typeof x !== "object")) return JSON.stringify(v);
-    if (v.every((x) => Array.isArray(x) && x.every((y) => y === null || typeof y !== "object")) && v.length <= 64) return `[${v.map((x) => JSON.stringify(x)).join(", ")}]`;
+    if (v.every((x) => Array.isArray(x) && x.every((y) => y === null || typeof y !== "object")) && v.length <= 64)
+      return `[${v.map((x) => JSON.stringify(x)).join(", ")}]`;
     return `[\n${v.map((x) => inner + formatJson(x, inner)).join(",\n")}\n${indent}]`;
   }
   if (v && typeof v === "object") {
@@ -118,14 +124,22 @@ function ajvError(e: ErrorObject, source: string): ScheduleError {
     case "required":
       return new ScheduleError(source, field ? `${field}.${e.params.missingProperty}` : e.params.missingProperty, "is required");
     case "additionalProperties":
-      return new ScheduleError(source, field ? `${field}.${e.params.additionalProperty}` : e.params.additionalProperty, `is not part of the ${SCHEDULE_VERSION} format`);
+      return new ScheduleError(
+        source,
+        field ? `${field}.${e.params.additionalProperty}` : e.params.additionalProperty,
+        `is not part of the ${SCHEDULE_VERSION} format`,
+      );
     case "minimum":
     case "maximum":
     case "exclusiveMinimum":
     case "exclusiveMaximum":
       return new ScheduleError(source, field, rangeText(ps) + got);
     case "type":
-      return new ScheduleError(source, field, (ps.minimum !== undefined || ps.exclusiveMinimum !== undefined ? rangeText(ps) : `must be ${[e.params.type].flat().join(" or ")}`) + got);
+      return new ScheduleError(
+        source,
+        field,
+        (ps.minimum !== undefined || ps.exclusiveMinimum !== undefined ? rangeText(ps) : `must be ${[e.params.type].flat().join(" or ")}`) + got,
+      );
     case "const":
       return new ScheduleError(source, field, `must be ${shown(e.params.allowedValue)}${got}`);
     case "enum":
@@ -168,18 +182,36 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
   const err = validate(value);
   if (err) throw ajvError(err, source);
   const j = value as ScheduleJson;
-  const fileModel: ScheduleModel = { modelId: j.model.id, configHash: j.model.configHash, patchNums: [...j.model.patchNums], numLayers: j.model.numLayers, numHeads: j.model.numHeads, headDim: j.model.headDim };
+  const fileModel: ScheduleModel = {
+    modelId: j.model.id,
+    configHash: j.model.configHash,
+    patchNums: [...j.model.patchNums],
+    numLayers: j.model.numLayers,
+    numHeads: j.model.numHeads,
+    headDim: j.model.headDim,
+  };
   const shape = checkedShape(fileModel, source);
   const derived = modelShape(fileModel);
-  if (j.model.tokensPerScale.join() !== derived.tokensPerScale.join()) throw new ScheduleError(source, "model.tokensPerScale", `must be the squares of patchNums ${shown(derived.tokensPerScale)}, got ${shown(j.model.tokensPerScale)}`);
-  if (j.model.maxCacheTokens !== derived.maxCacheTokens) throw new ScheduleError(source, "model.maxCacheTokens", `must be Σ n_s over all but the last scale = ${derived.maxCacheTokens}, got ${j.model.maxCacheTokens}`);
+  if (j.model.tokensPerScale.join() !== derived.tokensPerScale.join())
+    throw new ScheduleError(
+      source,
+      "model.tokensPerScale",
+      `must be the squares of patchNums ${shown(derived.tokensPerScale)}, got ${shown(j.model.tokensPerScale)}`,
+    );
+  if (j.model.maxCacheTokens !== derived.maxCacheTokens)
+    throw new ScheduleError(
+      source,
+      "model.maxCacheTokens",
+      `must be Σ n_s over all but the last scale = ${derived.maxCacheTokens}, got ${j.model.maxCacheTokens}`,
+    );
   if (model) checkScheduleModel({ model: fileModel }, model, source);
   const method = getMethod(j.method, source);
   if (method.kind !== j.kind) throw new ScheduleError(source, "kind", `must be "${method.kind}" for method "${j.method}", got ${shown(j.kind)}`);
   const params = resolveParams(j.method, method.params, j.params, source);
   const budget: Budget = { ...j.budget };
   checkBudget(budget, fileModel, source);
-  if (method.fullBudget && budget.ratio !== 1) throw new ScheduleError(source, "budget.ratio", `must be 1 for method "${j.method}" (the full cache), got ${budget.ratio}`);
+  if (method.fullBudget && budget.ratio !== 1)
+    throw new ScheduleError(source, "budget.ratio", `must be 1 for method "${j.method}" (the full cache), got ${budget.ratio}`);
   const K = shape.numScales;
   const { numLayers: L, numHeads: H } = fileModel;
   const N = numHeadsTotal(fileModel);
@@ -187,15 +219,25 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
   const checkGrid = (g: unknown[], field: string) => {
     if (g.length !== L) throw new ScheduleError(source, field, `must have one entry per layer (${L}), got ${g.length}`);
     g.forEach((row, l) => {
-      if ((row as unknown[]).length !== H) throw new ScheduleError(source, `${field}[${l}]`, `must have one entry per head (${H}), got ${(row as unknown[]).length}`);
+      if ((row as unknown[]).length !== H)
+        throw new ScheduleError(source, `${field}[${l}]`, `must have one entry per head (${H}), got ${(row as unknown[]).length}`);
     });
   };
   j.targets.forEach((tg, i) => {
     if (tg.scale !== i + 1) throw new ScheduleError(source, `targets[${i}].scale`, `must be ${i + 1} (targets in order 1..${K - 1}), got ${tg.scale}`);
   });
-  if (method.needsLowRank && !j.lowRank) throw new ScheduleError(source, "lowRank", `is required for method "${j.method}" (the ReCalKV variant, latent widths and head groups)`);
+  if (method.needsLowRank && !j.lowRank)
+    throw new ScheduleError(source, "lowRank", `is required for method "${j.method}" (the ReCalKV variant, latent widths and head groups)`);
   if (!method.needsLowRank && j.lowRank) throw new ScheduleError(source, "lowRank", `must not be present for method "${j.method}" (full-width cache)`);
-  const common = { version: SCHEDULE_VERSION, model: fileModel, method: j.method, params, budget, details: structuredClone(j.details), ...(j.lowRank ? { lowRank: structuredClone(j.lowRank) } : {}) } as const;
+  const common = {
+    version: SCHEDULE_VERSION,
+    model: fileModel,
+    method: j.method,
+    params,
+    budget,
+    details: structuredClone(j.details),
+    ...(j.lowRank ? { lowRank: structuredClone(j.lowRank) } : {}),
+  } as const;
   let schedule: Schedule;
   if (j.kind === "static") {
     const keep = new Uint32Array(K * N);
@@ -225,7 +267,12 @@ export function importSchedule(value: unknown, model?: ScheduleModel, source = "
       tg.count.forEach((row, l) =>
         row.forEach((c, h) => {
           // checked before the Int32Array store, which would wrap 2^32 + 1 to 1
-          if (c > avail) throw new ScheduleError(source, `targets[${i}].count[${l}][${h}]`, `count ${c} exceeds the ${avail} entries that can exist entering scale ${tg.scale} (C_t, every earlier scale)`);
+          if (c > avail)
+            throw new ScheduleError(
+              source,
+              `targets[${i}].count[${l}][${h}]`,
+              `count ${c} exceeds the ${avail} entries that can exist entering scale ${tg.scale} (C_t, every earlier scale)`,
+            );
           counts[tg.scale * N + l * H + h] = c;
         }),
       );

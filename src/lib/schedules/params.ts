@@ -30,7 +30,11 @@ export function resolveParams<S extends ParamSpecs>(method: string, specs: S, ra
   for (const k of Object.keys(given)) {
     if (!Object.hasOwn(specs, k)) {
       const known = Object.keys(specs);
-      throw new ScheduleError(source, `params.${k}`, `is not a parameter of method "${method}" (${known.length ? `known: ${known.join(", ")}` : "it takes none"})`);
+      throw new ScheduleError(
+        source,
+        `params.${k}`,
+        `is not a parameter of method "${method}" (${known.length ? `known: ${known.join(", ")}` : "it takes none"})`,
+      );
     }
   }
   for (const [name, spec] of Object.entries(specs)) {
@@ -46,7 +50,8 @@ export function resolveParams<S extends ParamSpecs>(method: string, specs: S, ra
         break;
       case "number":
         if (typeof v !== "number" || !Number.isFinite(v)) bad(`must be a number in ${range(spec)}`);
-        if ((spec.minExclusive ? (v as number) <= spec.min : (v as number) < spec.min) || (spec.max !== undefined && (v as number) > spec.max)) bad(`must be a number in ${range(spec)}`);
+        if ((spec.minExclusive ? (v as number) <= spec.min : (v as number) < spec.min) || (spec.max !== undefined && (v as number) > spec.max))
+          bad(`must be a number in ${range(spec)}`);
         break;
       case "boolean":
         if (typeof v !== "boolean") bad("must be true or false");

@@ -26,7 +26,8 @@ export type MethodName = keyof typeof METHODS;
 export const METHOD_NAMES = Object.keys(METHODS) as MethodName[];
 
 export function getMethod(name: string, source = "schedule"): ScheduleMethod<ParamSpecs> {
-  if (!Object.hasOwn(METHODS, name)) throw new ScheduleError(source, "method", `must be one of ${METHOD_NAMES.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(name)}`);
+  if (!Object.hasOwn(METHODS, name))
+    throw new ScheduleError(source, "method", `must be one of ${METHOD_NAMES.map((m) => `"${m}"`).join(", ")}, got ${JSON.stringify(name)}`);
   return METHODS[name as MethodName] as unknown as ScheduleMethod<ParamSpecs>;
 }
 
@@ -54,7 +55,16 @@ export interface MethodInfo {
 export function listMethods(): MethodInfo[] {
   return METHOD_NAMES.map((n) => {
     const m = getMethod(n);
-    return { name: m.name, summary: m.summary, kind: m.kind, needsStats: m.needsStats, needsLowRank: !!m.needsLowRank, role: methodRole(m), params: m.params, defaults: defaultParams(m.params) };
+    return {
+      name: m.name,
+      summary: m.summary,
+      kind: m.kind,
+      needsStats: m.needsStats,
+      needsLowRank: !!m.needsLowRank,
+      role: methodRole(m),
+      params: m.params,
+      defaults: defaultParams(m.params),
+    };
   });
 }
 
@@ -84,14 +94,31 @@ export function buildSchedule(method: string, model: ScheduleModel, budget: stri
   const params = resolveParams(m.name, m.params, opts.params, source);
   if (opts.stats) checkStats(opts.stats, model);
   if (m.needsLowRank) {
-    if (!opts.lowRank) throw new ScheduleError(source, "lowRank", `the model's ReCalKV variants (recalkv/recalkv.json, written by train/recalkv.py) are required by method "${m.name}"`);
-    if (opts.lowRank.configHash !== model.configHash) throw new ScheduleError(source, "lowRank.configHash", `is ${JSON.stringify(opts.lowRank.configHash)} but the model has ${JSON.stringify(model.configHash)}: these variants were made for another model`);
+    if (!opts.lowRank)
+      throw new ScheduleError(
+        source,
+        "lowRank",
+        `the model's ReCalKV variants (recalkv/recalkv.json, written by train/recalkv.py) are required by method "${m.name}"`,
+      );
+    if (opts.lowRank.configHash !== model.configHash)
+      throw new ScheduleError(
+        source,
+        "lowRank.configHash",
+        `is ${JSON.stringify(opts.lowRank.configHash)} but the model has ${JSON.stringify(model.configHash)}: these variants were made for another model`,
+      );
   }
   const ctx: MethodContext = { model, shape, budget: b, limit: budgetTokenLimit(b), stats: opts.stats, orders: opts.orders, lowRank: opts.lowRank, source };
   const out = m.build(ctx, params);
   const common = {
     version: SCHEDULE_VERSION as typeof SCHEDULE_VERSION,
-    model: { modelId: model.modelId, configHash: model.configHash, patchNums: [...model.patchNums], numLayers: model.numLayers, numHeads: model.numHeads, headDim: model.headDim },
+    model: {
+      modelId: model.modelId,
+      configHash: model.configHash,
+      patchNums: [...model.patchNums],
+      numLayers: model.numLayers,
+      numHeads: model.numHeads,
+      headDim: model.headDim,
+    },
     method: m.name,
     params: params as Record<string, number | boolean | string>,
     budget: b,
@@ -99,7 +126,9 @@ export function buildSchedule(method: string, model: ScheduleModel, budget: stri
     ...(out.kind === "static" && out.lowRank ? { lowRank: out.lowRank } : {}),
   };
   const schedule: Schedule =
-    out.kind === "static" ? { ...common, kind: "static", keep: out.keep } : { ...common, kind: "dynamic", counts: out.counts, rules: out.rules, scorer: out.scorer };
+    out.kind === "static"
+      ? { ...common, kind: "static", keep: out.keep }
+      : { ...common, kind: "dynamic", counts: out.counts, rules: out.rules, scorer: out.scorer };
   checkScheduleSemantics(schedule, source, opts.lowRank);
   m.verify?.(schedule, params, source);
   return schedule;

@@ -151,7 +151,8 @@ export function predictedBytes(schedule: Schedule, rows = 2, bytesPerElement = 4
 }
 
 function lowRankBytes(s: Schedule, lr: LowRankPart, rows: number, bpe: number): PredictedBytes {
-  if (s.kind !== "static") throw new ScheduleError("schedule", "lowRank", "is only defined for static schedules (the union of a group's kept entries must be known in advance)");
+  if (s.kind !== "static")
+    throw new ScheduleError("schedule", "lowRank", "is only defined for static schedules (the union of a group's kept entries must be known in advance)");
   return staticLowRankBytes(s.model, s.keep, lr, rows, bpe);
 }
 
@@ -192,42 +193,75 @@ export function checkLowRankPart(lr: LowRankPart, model: ScheduleModel, source: 
   const { numLayers: L, numHeads: H, headDim: d } = model;
   if (typeof lr !== "object" || lr === null) throw new ScheduleError(source, prefix, `must be an object, got ${shown(lr)}`);
   if (typeof lr.variant !== "string" || !lr.variant) throw new ScheduleError(source, f("variant"), `must be a variant id, got ${shown(lr.variant)}`);
-  if (typeof lr.rankRatio !== "number" || !(lr.rankRatio > 0 && lr.rankRatio <= 1)) throw new ScheduleError(source, f("rankRatio"), `must be in (0, 1], got ${shown(lr.rankRatio)}`);
-  if (!Number.isInteger(lr.groupSize) || lr.groupSize < 1 || H % lr.groupSize !== 0) throw new ScheduleError(source, f("groupSize"), `must divide the ${H} heads, got ${shown(lr.groupSize)}`);
-  if (!Number.isInteger(lr.keyWidth) || lr.keyWidth < 1 || lr.keyWidth > lr.groupSize * d) throw new ScheduleError(source, f("keyWidth"), `must be an integer in [1, groupSize·headDim = ${lr.groupSize * d}], got ${shown(lr.keyWidth)}`);
-  if (!Number.isInteger(lr.valueWidth) || lr.valueWidth < 1 || lr.valueWidth > d) throw new ScheduleError(source, f("valueWidth"), `must be an integer in [1, headDim = ${d}], got ${shown(lr.valueWidth)}`);
+  if (typeof lr.rankRatio !== "number" || !(lr.rankRatio > 0 && lr.rankRatio <= 1))
+    throw new ScheduleError(source, f("rankRatio"), `must be in (0, 1], got ${shown(lr.rankRatio)}`);
+  if (!Number.isInteger(lr.groupSize) || lr.groupSize < 1 || H % lr.groupSize !== 0)
+    throw new ScheduleError(source, f("groupSize"), `must divide the ${H} heads, got ${shown(lr.groupSize)}`);
+  if (!Number.isInteger(lr.keyWidth) || lr.keyWidth < 1 || lr.keyWidth > lr.groupSize * d)
+    throw new ScheduleError(source, f("keyWidth"), `must be an integer in [1, groupSize·headDim = ${lr.groupSize * d}], got ${shown(lr.keyWidth)}`);
+  if (!Number.isInteger(lr.valueWidth) || lr.valueWidth < 1 || lr.valueWidth > d)
+    throw new ScheduleError(source, f("valueWidth"), `must be an integer in [1, headDim = ${d}], got ${shown(lr.valueWidth)}`);
   // the widths follow from the rank ratio (train/recalkv.py): forged widths would make the byte check meaningless
   const w = latentWidths(lr.rankRatio, lr.groupSize, d);
-  if (lr.keyWidth !== w.keyWidth) throw new ScheduleError(source, f("keyWidth"), `is ${lr.keyWidth} but rankRatio ${lr.rankRatio} × groupSize ${lr.groupSize} × headDim ${d} gives ${w.keyWidth}`);
-  if (lr.valueWidth !== w.valueWidth) throw new ScheduleError(source, f("valueWidth"), `is ${lr.valueWidth} but rankRatio ${lr.rankRatio} × headDim ${d} gives ${w.valueWidth}`);
+  if (lr.keyWidth !== w.keyWidth)
+    throw new ScheduleError(
+      source,
+      f("keyWidth"),
+      `is ${lr.keyWidth} but rankRatio ${lr.rankRatio} × groupSize ${lr.groupSize} × headDim ${d} gives ${w.keyWidth}`,
+    );
+  if (lr.valueWidth !== w.valueWidth)
+    throw new ScheduleError(source, f("valueWidth"), `is ${lr.valueWidth} but rankRatio ${lr.rankRatio} × headDim ${d} gives ${w.valueWidth}`);
   if (lr.sigma !== undefined) {
     const K = checkedShape(model, source).numScales;
-    if (!Number.isInteger(lr.sigma) || lr.sigma < 0 || lr.sigma > K - 1) throw new ScheduleError(source, f("sigma"), `must be an integer in [0, K−1 = ${K - 1}] (exact sink scales), got ${shown(lr.sigma)}`);
+    if (!Number.isInteger(lr.sigma) || lr.sigma < 0 || lr.sigma > K - 1)
+      throw new ScheduleError(source, f("sigma"), `must be an integer in [0, K−1 = ${K - 1}] (exact sink scales), got ${shown(lr.sigma)}`);
   }
-  if (!Array.isArray(lr.groups) || lr.groups.length !== L) throw new ScheduleError(source, f("groups"), `must list ${L} layers, got ${shown(lr.groups?.length)}`);
+  if (!Array.isArray(lr.groups) || lr.groups.length !== L)
+    throw new ScheduleError(source, f("groups"), `must list ${L} layers, got ${shown(lr.groups?.length)}`);
   lr.groups.forEach((gs, l) => {
     const seen = new Set<number>();
     const ok =
       Array.isArray(gs) &&
       gs.length === H / lr.groupSize &&
-      gs.every((g) => Array.isArray(g) && g.length === lr.groupSize && g.every((h, i) => Number.isInteger(h) && h >= 0 && h < H && !seen.has(h) && seen.add(h) && (i === 0 || h > g[i - 1])));
-    if (!ok) throw new ScheduleError(source, `${f("groups")}[${l}]`, `must partition heads 0..${H - 1} into ${H / lr.groupSize} ascending groups of ${lr.groupSize}, got ${shown(gs)}`);
+      gs.every(
+        (g) =>
+          Array.isArray(g) &&
+          g.length === lr.groupSize &&
+          g.every((h, i) => Number.isInteger(h) && h >= 0 && h < H && !seen.has(h) && seen.add(h) && (i === 0 || h > g[i - 1])),
+      );
+    if (!ok)
+      throw new ScheduleError(
+        source,
+        `${f("groups")}[${l}]`,
+        `must partition heads 0..${H - 1} into ${H / lr.groupSize} ascending groups of ${lr.groupSize}, got ${shown(gs)}`,
+      );
   });
 }
 
 /** Check a low-rank part against the model's ReCalKV variants: its variant exists with the same ratio, widths and groups. */
 export function checkLowRankVariant(lr: LowRankPart, manifest: LowRankManifest, source: string, prefix = "lowRank"): void {
   const v = manifest.variants.find((x) => x.id === lr.variant);
-  if (!v) throw new ScheduleError(source, `${prefix}.variant`, `must be one of the model's ReCalKV variants ${manifest.variants.map((x) => x.id).join(", ")} (recalkv.json), got ${shown(lr.variant)}`);
+  if (!v)
+    throw new ScheduleError(
+      source,
+      `${prefix}.variant`,
+      `must be one of the model's ReCalKV variants ${manifest.variants.map((x) => x.id).join(", ")} (recalkv.json), got ${shown(lr.variant)}`,
+    );
   const same: [string, unknown, unknown][] = [
     ["rankRatio", lr.rankRatio, v.rankRatio],
     ["groupSize", lr.groupSize, v.groupSize],
     ["keyWidth", lr.keyWidth, v.keyLatentWidth],
     ["valueWidth", lr.valueWidth, v.valueLatentWidth],
   ];
-  for (const [k, mine, theirs] of same) if (mine !== theirs) throw new ScheduleError(source, `${prefix}.${k}`, `is ${shown(mine)} but variant ${v.id} in recalkv.json has ${shown(theirs)}`);
+  for (const [k, mine, theirs] of same)
+    if (mine !== theirs) throw new ScheduleError(source, `${prefix}.${k}`, `is ${shown(mine)} but variant ${v.id} in recalkv.json has ${shown(theirs)}`);
   v.groups.forEach((gs, l) => {
-    if (JSON.stringify(lr.groups[l]) !== JSON.stringify(gs)) throw new ScheduleError(source, `${prefix}.groups[${l}]`, `is ${shown(lr.groups[l])} but variant ${v.id} in recalkv.json groups layer ${l} as ${shown(gs)}`);
+    if (JSON.stringify(lr.groups[l]) !== JSON.stringify(gs))
+      throw new ScheduleError(
+        source,
+        `${prefix}.groups[${l}]`,
+        `is ${shown(lr.groups[l])} but variant ${v.id} in recalkv.json groups layer ${l} as ${shown(gs)}`,
+      );
   });
 }
 
@@ -246,22 +280,36 @@ export function checkScheduleSemantics(s: Schedule, source = "schedule", lowRank
   const H = s.model.numHeads;
   const at = (t: number, i: number) => `targets[${t - 1}] (scale ${t}), layer ${Math.floor(i / H)}, head ${i % H}`;
   if (s.kind === "static") {
-    if (!(s.keep instanceof Uint32Array) || s.keep.length !== K * N) throw new ScheduleError(source, "keep", `must hold K·L·H = ${K * N} masks, got ${shown(s.keep?.length)}`);
+    if (!(s.keep instanceof Uint32Array) || s.keep.length !== K * N)
+      throw new ScheduleError(source, "keep", `must hold K·L·H = ${K * N} masks, got ${shown(s.keep?.length)}`);
     for (let i = 0; i < N; i++) {
       if (s.keep[i] !== 0) throw new ScheduleError(source, "keep", "must be empty entering scale 0");
       for (let t = 1; t < K; t++) {
         const m = s.keep[t * N + i];
-        if (m >>> t !== 0) throw new ScheduleError(source, at(t, i), `keeps source scale ${Math.floor(Math.log2(m))} ≥ target ${t} (only scales 0..${t - 1} are cached)`);
+        if (m >>> t !== 0)
+          throw new ScheduleError(source, at(t, i), `keeps source scale ${Math.floor(Math.log2(m))} ≥ target ${t} (only scales 0..${t - 1} are cached)`);
         const allowed = (s.keep[(t - 1) * N + i] | (1 << (t - 1))) >>> 0;
         const readded = (m & ~allowed) >>> 0;
-        if (readded !== 0) throw new ScheduleError(source, at(t, i), `re-adds source scale ${maskScales(readded)[0]} dropped before scale ${t - 1}: a dropped block never returns`);
+        if (readded !== 0)
+          throw new ScheduleError(
+            source,
+            at(t, i),
+            `re-adds source scale ${maskScales(readded)[0]} dropped before scale ${t - 1}: a dropped block never returns`,
+          );
       }
     }
   } else {
-    if (!(s.counts instanceof Int32Array) || s.counts.length !== K * N) throw new ScheduleError(source, "counts", `must hold K·L·H = ${K * N} counts, got ${shown(s.counts?.length)}`);
-    if (!Array.isArray(s.rules) || s.rules.length !== N) throw new ScheduleError(source, "rules", `must name one rule per (layer, head) = ${N}, got ${shown(s.rules?.length)}`);
+    if (!(s.counts instanceof Int32Array) || s.counts.length !== K * N)
+      throw new ScheduleError(source, "counts", `must hold K·L·H = ${K * N} counts, got ${shown(s.counts?.length)}`);
+    if (!Array.isArray(s.rules) || s.rules.length !== N)
+      throw new ScheduleError(source, "rules", `must name one rule per (layer, head) = ${N}, got ${shown(s.rules?.length)}`);
     s.rules.forEach((r, i) => {
-      if (!(SCORER_NAMES as readonly string[]).includes(r)) throw new ScheduleError(source, `rules[${Math.floor(i / H)}][${i % H}]`, `must be one of ${SCORER_NAMES.map((x) => `"${x}"`).join(", ")}, got ${shown(r)}`);
+      if (!(SCORER_NAMES as readonly string[]).includes(r))
+        throw new ScheduleError(
+          source,
+          `rules[${Math.floor(i / H)}][${i % H}]`,
+          `must be one of ${SCORER_NAMES.map((x) => `"${x}"`).join(", ")}, got ${shown(r)}`,
+        );
     });
     checkScorer(s.scorer, source);
     for (let i = 0; i < N; i++) {
@@ -270,7 +318,12 @@ export function checkScheduleSemantics(s: Schedule, source = "schedule", lowRank
         const c = s.counts[t * N + i];
         const avail = s.counts[(t - 1) * N + i] + shape.tokensPerScale[t - 1];
         if (c < 0) throw new ScheduleError(source, at(t, i), `count must be ≥ 0, got ${c}`);
-        if (c > avail) throw new ScheduleError(source, at(t, i), `count ${c} exceeds the ${avail} entries that can exist (kept ${s.counts[(t - 1) * N + i]} + ${shape.tokensPerScale[t - 1]} new): a dropped entry never returns`);
+        if (c > avail)
+          throw new ScheduleError(
+            source,
+            at(t, i),
+            `count ${c} exceeds the ${avail} entries that can exist (kept ${s.counts[(t - 1) * N + i]} + ${shape.tokensPerScale[t - 1]} new): a dropped entry never returns`,
+          );
       }
     }
   }
@@ -279,42 +332,72 @@ export function checkScheduleSemantics(s: Schedule, source = "schedule", lowRank
     checkLowRankPart(s.lowRank, s.model, source);
     const pr = s.params.rankRatio;
     if (typeof pr === "number" && pr !== 0 && Math.abs(pr - s.lowRank.rankRatio) > 1e-9) {
-      throw new ScheduleError(source, "params.rankRatio", `is ${pr} but lowRank.rankRatio (variant ${s.lowRank.variant}) is ${s.lowRank.rankRatio}: they must agree`);
+      throw new ScheduleError(
+        source,
+        "params.rankRatio",
+        `is ${pr} but lowRank.rankRatio (variant ${s.lowRank.variant}) is ${s.lowRank.rankRatio}: they must agree`,
+      );
     }
     const ps = s.params.sigma;
     if (typeof ps === "number" && (s.lowRank.sigma ?? 0) !== Math.min(ps, K - 1)) {
-      throw new ScheduleError(source, "lowRank.sigma", `is ${shown(s.lowRank.sigma ?? 0)} but params.sigma is ${ps}: the exact sink scales are the method's σ (min(σ, K−1) = ${Math.min(ps, K - 1)})`);
+      throw new ScheduleError(
+        source,
+        "lowRank.sigma",
+        `is ${shown(s.lowRank.sigma ?? 0)} but params.sigma is ${ps}: the exact sink scales are the method's σ (min(σ, K−1) = ${Math.min(ps, K - 1)})`,
+      );
     }
     if (lowRank) checkLowRankVariant(s.lowRank, lowRank, source);
     // low rank: the budget is in bytes of the full fp32 (or fp16) cache; the latent cache must fit it
     const pred = predictedBytes(s, s.budget.rows, s.budget.bytesPerElement);
     pred.perScale.forEach((b, t) => {
-      if (t > 0 && b > s.budget.bytes * (1 + 1e-12) + 1e-9) throw new ScheduleError(source, `targets[${t - 1}]`, `holds ${b} B of low-rank cache entering scale ${t}, over the budget of ${s.budget.bytes.toFixed(1)} B (${s.budget.given} of the full cache)`);
+      if (t > 0 && b > s.budget.bytes * (1 + 1e-12) + 1e-9)
+        throw new ScheduleError(
+          source,
+          `targets[${t - 1}]`,
+          `holds ${b} B of low-rank cache entering scale ${t}, over the budget of ${s.budget.bytes.toFixed(1)} B (${s.budget.given} of the full cache)`,
+        );
     });
     return;
   }
   const limit = budgetTokenLimit(s.budget);
   keptTotals(s).forEach((n, t) => {
-    if (n > limit) throw new ScheduleError(source, `targets[${t - 1}]`, `keeps ${n} entries entering scale ${t}, over the budget of ${s.budget.tokens.toFixed(2)} (${s.budget.given} of ${N}·${shape.maxCacheTokens} token slots)`);
+    if (n > limit)
+      throw new ScheduleError(
+        source,
+        `targets[${t - 1}]`,
+        `keeps ${n} entries entering scale ${t}, over the budget of ${s.budget.tokens.toFixed(2)} (${s.budget.given} of ${N}·${shape.maxCacheTokens} token slots)`,
+      );
   });
 }
 
 export function checkScorer(p: ScorerParams, source: string, prefix = "scorer"): void {
   if (!p || typeof p !== "object") throw new ScheduleError(source, prefix, `must be an object, got ${shown(p)}`);
-  if (typeof p.recentRatio !== "number" || !(p.recentRatio >= 0 && p.recentRatio <= 1)) throw new ScheduleError(source, `${prefix}.recentRatio`, `must be in [0, 1], got ${shown(p.recentRatio)}`);
+  if (typeof p.recentRatio !== "number" || !(p.recentRatio >= 0 && p.recentRatio <= 1))
+    throw new ScheduleError(source, `${prefix}.recentRatio`, `must be in [0, 1], got ${shown(p.recentRatio)}`);
   if (!Number.isInteger(p.window) || p.window < 0) throw new ScheduleError(source, `${prefix}.window`, `must be an integer ≥ 0, got ${shown(p.window)}`);
-  if (!Number.isInteger(p.poolKernel) || p.poolKernel < 1 || p.poolKernel % 2 === 0) throw new ScheduleError(source, `${prefix}.poolKernel`, `must be an odd integer ≥ 1, got ${shown(p.poolKernel)}`);
+  if (!Number.isInteger(p.poolKernel) || p.poolKernel < 1 || p.poolKernel % 2 === 0)
+    throw new ScheduleError(source, `${prefix}.poolKernel`, `must be an odd integer ≥ 1, got ${shown(p.poolKernel)}`);
 }
 
 /** The schedule must have been made for this model (same config hash and shape). */
 export function checkScheduleModel(schedule: Pick<Schedule, "model">, cfg: ScheduleModel, source = "schedule"): void {
   const m = schedule.model;
   if (m.configHash !== cfg.configHash) {
-    throw new ScheduleError(source, "model.configHash", `is ${shown(m.configHash)} but the loaded model ${shown(cfg.modelId)} has ${shown(cfg.configHash)}: this schedule was made for another model`);
+    throw new ScheduleError(
+      source,
+      "model.configHash",
+      `is ${shown(m.configHash)} but the loaded model ${shown(cfg.modelId)} has ${shown(cfg.configHash)}: this schedule was made for another model`,
+    );
   }
-  if (m.modelId !== cfg.modelId) throw new ScheduleError(source, "model.id", `is ${shown(m.modelId)} but the loaded model is ${shown(cfg.modelId)} (same config hash ${shown(cfg.configHash)}): the file was edited`);
+  if (m.modelId !== cfg.modelId)
+    throw new ScheduleError(
+      source,
+      "model.id",
+      `is ${shown(m.modelId)} but the loaded model is ${shown(cfg.modelId)} (same config hash ${shown(cfg.configHash)}): the file was edited`,
+    );
   for (const k of ["numLayers", "numHeads", "headDim"] as const) {
     if (m[k] !== cfg[k]) throw new ScheduleError(source, `model.${k}`, `is ${shown(m[k])} but the loaded model has ${cfg[k]}`);
   }
-  if (m.patchNums.join() !== cfg.patchNums.join()) throw new ScheduleError(source, "model.patchNums", `is ${shown(m.patchNums)} but the loaded model has ${shown(cfg.patchNums)}`);
+  if (m.patchNums.join() !== cfg.patchNums.join())
+    throw new ScheduleError(source, "model.patchNums", `is ${shown(m.patchNums)} but the loaded model has ${shown(cfg.patchNums)}`);
 }

@@ -14,8 +14,10 @@ export const MAX_SCALES = 31;
 /** Validate the model facts and derive the shape (C_t, C_max, n_s). */
 export function checkedShape(model: ScheduleModel, source = "model"): ModelShape {
   const posInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0;
-  if (typeof model.modelId !== "string" || !model.modelId) throw new ScheduleError(source, "modelId", `must be a non-empty string, got ${shown(model.modelId)}`);
-  if (typeof model.configHash !== "string" || !model.configHash) throw new ScheduleError(source, "configHash", `must be a non-empty string, got ${shown(model.configHash)}`);
+  if (typeof model.modelId !== "string" || !model.modelId)
+    throw new ScheduleError(source, "modelId", `must be a non-empty string, got ${shown(model.modelId)}`);
+  if (typeof model.configHash !== "string" || !model.configHash)
+    throw new ScheduleError(source, "configHash", `must be a non-empty string, got ${shown(model.configHash)}`);
   for (const k of ["numLayers", "numHeads", "headDim"] as const) {
     if (!posInt(model[k])) throw new ScheduleError(source, k, `must be a positive integer, got ${shown(model[k])}`);
   }
@@ -24,7 +26,8 @@ export function checkedShape(model: ScheduleModel, source = "model"): ModelShape
     throw new ScheduleError(source, "patchNums", `must list 2..${MAX_SCALES} scales, got ${shown(p)}`);
   }
   p.forEach((v, i) => {
-    if (!posInt(v) || (i > 0 && v <= p[i - 1])) throw new ScheduleError(source, `patchNums[${i}]`, `must be a strictly increasing positive integer, got ${shown(v)}`);
+    if (!posInt(v) || (i > 0 && v <= p[i - 1]))
+      throw new ScheduleError(source, `patchNums[${i}]`, `must be a strictly increasing positive integer, got ${shown(v)}`);
   });
   return modelShape(model);
 }

@@ -37,7 +37,8 @@ export function parseParamPairs(pairs: readonly string[], source = "params"): Re
   for (const p of pairs) {
     const m = PARAM_RE.exec(p.trim());
     if (!m) throw new ScheduleError(source, "params", `expected name=value, got ${JSON.stringify(p)}`);
-    if (Object.hasOwn(out, m[1])) throw new ScheduleError(source, `params.${m[1]}`, `is given twice (${JSON.stringify(`${m[1]}=${out[m[1]]}`)} and ${JSON.stringify(p.trim())})`);
+    if (Object.hasOwn(out, m[1]))
+      throw new ScheduleError(source, `params.${m[1]}`, `is given twice (${JSON.stringify(`${m[1]}=${out[m[1]]}`)} and ${JSON.stringify(p.trim())})`);
     out[m[1]] = parseParamValue(m[2]);
   }
   return out;
@@ -60,7 +61,8 @@ export function parseMethodSpec(spec: string, source = "method"): MethodSpec {
     .split(/[,+](?=\s*[A-Za-z_]\w*\s*=)/)
     .map((p) => p.trim())
     .filter(Boolean);
-  if (i >= 0 && pairs.length === 0) throw new ScheduleError(source, "params", `nothing follows ":" in ${JSON.stringify(spec)} (write e.g. "${method}:sigma=1")`);
+  if (i >= 0 && pairs.length === 0)
+    throw new ScheduleError(source, "params", `nothing follows ":" in ${JSON.stringify(spec)} (write e.g. "${method}:sigma=1")`);
   const params = parseParamPairs(pairs, source);
   return { label: printMethodSpec(method, params), method, params };
 }

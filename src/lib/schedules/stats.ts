@@ -39,7 +39,8 @@ export const massIndex = (lh: number, t: number, s: number, K: number) => (lh * 
  */
 export function computeScas(massPerPrompt: ArrayLike<number>[], dims: StatsDims, sigma: number): Float64Array {
   const { numLayers: L, numHeads: H, numScales: K } = dims;
-  if (!Number.isInteger(sigma) || sigma < 0 || sigma > K - 2) throw new ScheduleError("computeScas", "sigma", `must be an integer in [0, ${K - 2}], got ${shown(sigma)}`);
+  if (!Number.isInteger(sigma) || sigma < 0 || sigma > K - 2)
+    throw new ScheduleError("computeScas", "sigma", `must be an integer in [0, ${K - 2}], got ${shown(sigma)}`);
   if (massPerPrompt.length === 0) throw new ScheduleError("computeScas", "massPerPrompt", "must hold at least one prompt");
   const N = L * H;
   massPerPrompt.forEach((m, p) => {
@@ -85,7 +86,11 @@ export function statsFromPromptMasses(model: ScheduleModel, massPerPrompt: Array
 export function checkStats(stats: HeadScaleStats, model: ScheduleModel, source = "stats"): void {
   const shape = checkedShape(model);
   if (stats.configHash !== model.configHash) {
-    throw new ScheduleError(source, "configHash", `is ${shown(stats.configHash)} but the model ${shown(model.modelId)} has ${shown(model.configHash)}: these statistics were calibrated on another model`);
+    throw new ScheduleError(
+      source,
+      "configHash",
+      `is ${shown(stats.configHash)} but the model ${shown(model.modelId)} has ${shown(model.configHash)}: these statistics were calibrated on another model`,
+    );
   }
   const want = { numLayers: model.numLayers, numHeads: model.numHeads, numScales: shape.numScales };
   for (const [k, v] of Object.entries(want)) {
@@ -94,12 +99,22 @@ export function checkStats(stats: HeadScaleStats, model: ScheduleModel, source =
   }
   const N = model.numLayers * model.numHeads;
   const K = shape.numScales;
-  if (!(stats.scas instanceof Float64Array) || stats.scas.length !== N * K) throw new ScheduleError(source, "scas", `must be a Float64Array of L·H·K = ${N * K}, got length ${shown((stats.scas as { length?: number })?.length)}`);
-  if (!(stats.mass instanceof Float64Array) || stats.mass.length !== N * K * K) throw new ScheduleError(source, "mass", `must be a Float64Array of L·H·K·K = ${N * K * K}, got length ${shown((stats.mass as { length?: number })?.length)}`);
+  if (!(stats.scas instanceof Float64Array) || stats.scas.length !== N * K)
+    throw new ScheduleError(source, "scas", `must be a Float64Array of L·H·K = ${N * K}, got length ${shown((stats.scas as { length?: number })?.length)}`);
+  if (!(stats.mass instanceof Float64Array) || stats.mass.length !== N * K * K)
+    throw new ScheduleError(
+      source,
+      "mass",
+      `must be a Float64Array of L·H·K·K = ${N * K * K}, got length ${shown((stats.mass as { length?: number })?.length)}`,
+    );
   for (let i = 0; i < stats.mass.length; i++) {
     if (!Number.isFinite(stats.mass[i]) || stats.mass[i] < 0) {
       const lh = Math.floor(i / (K * K));
-      throw new ScheduleError(source, `mass[l=${Math.floor(lh / model.numHeads)},h=${lh % model.numHeads},t=${Math.floor(i / K) % K},s=${i % K}]`, `must be a finite mass ≥ 0, got ${stats.mass[i]}`);
+      throw new ScheduleError(
+        source,
+        `mass[l=${Math.floor(lh / model.numHeads)},h=${lh % model.numHeads},t=${Math.floor(i / K) % K},s=${i % K}]`,
+        `must be a finite mass ≥ 0, got ${stats.mass[i]}`,
+      );
     }
   }
 }

@@ -7,7 +7,7 @@
 // Parquet attachments are decoded in the page by parquet-wasm into Arrow IPC and inserted as tables
 // (insertArrowFromIPCStream). `.arrow` attachments (Arrow IPC stream) are inserted as they are.
 import * as duckdb from "@duckdb/duckdb-wasm";
-import initParquet, {readParquet, wasmUrl as parquetWasmUrl} from "./parquet-wasm.js";
+import initParquet, { readParquet, wasmUrl as parquetWasmUrl } from "./parquet-wasm.js";
 
 /** What the page hands in for a table: a Framework FileAttachment (or anything with name + arrayBuffer). */
 export interface TableSource {
@@ -32,7 +32,7 @@ let parquetReady: Promise<unknown> | undefined;
 
 /** Parquet bytes → Arrow IPC stream (parquet-wasm, its wasm served from the site). */
 export async function parquetToArrowIPC(bytes: Uint8Array): Promise<Uint8Array> {
-  parquetReady ??= initParquet({module_or_path: parquetWasmUrl});
+  parquetReady ??= initParquet({ module_or_path: parquetWasmUrl });
   await parquetReady;
   return readParquet(bytes).intoIPCStream();
 }
@@ -41,10 +41,10 @@ export async function parquetToArrowIPC(bytes: Uint8Array): Promise<Uint8Array> 
 export async function startDuckDB(): Promise<duckdb.AsyncDuckDB> {
   const workerUrl = import.meta.resolve("@duckdb/duckdb-wasm/dist/duckdb-browser-eh.worker.js");
   const wasmUrl = import.meta.resolve("@duckdb/duckdb-wasm/dist/duckdb-eh.wasm");
-  const worker = new Worker(workerUrl, {type: "module"});
+  const worker = new Worker(workerUrl, { type: "module" });
   const db = new duckdb.AsyncDuckDB(new duckdb.VoidLogger(), worker);
   await db.instantiate(wasmUrl);
-  await db.open({query: {castBigIntToDouble: true, castDecimalToDouble: true}});
+  await db.open({ query: { castBigIntToDouble: true, castDecimalToDouble: true } });
   return db;
 }
 
@@ -64,8 +64,8 @@ export async function openDatabase(sources: Record<string, TableSource>): Promis
     t = performance.now();
     const bytes = new Uint8Array(await source.arrayBuffer());
     const ipc = /\.parquet$/i.test(source.name) ? await parquetToArrowIPC(bytes) : bytes;
-    await connection.insertArrowFromIPCStream(ipc, {name: sqlIdentifier(name), create: true});
-    const [{n}] = (await connection.query(`SELECT COUNT(*)::DOUBLE AS n FROM ${name}`)).toArray().map((r) => r.toJSON());
+    await connection.insertArrowFromIPCStream(ipc, { name: sqlIdentifier(name), create: true });
+    const [{ n }] = (await connection.query(`SELECT COUNT(*)::DOUBLE AS n FROM ${name}`)).toArray().map((r) => r.toJSON());
     tables[name] = Number(n);
     timings[name] = performance.now() - t;
   }
@@ -80,7 +80,7 @@ export async function openDatabase(sources: Record<string, TableSource>): Promis
     async close() {
       await connection.close();
       await db.terminate();
-    }
+    },
   };
 }
 

@@ -60,7 +60,15 @@ export function parseHeadRows(bytes: Uint8Array | ArrayBuffer, K: number): HeadR
   for (let i = 0; i < n; i++) {
     const mass = new Float64Array(K * K);
     for (const c of massCols) mass[c.t * K + c.s] = Number(c.v[i]);
-    const r = { image: Number(image[i]), branch: branch.get(i) as Branch, layer: Number(layer[i]), head: Number(head[i]), scalekv: String(scalekv.get(i)), hack: String(hack.get(i)), mass } as HeadRow;
+    const r = {
+      image: Number(image[i]),
+      branch: branch.get(i) as Branch,
+      layer: Number(layer[i]),
+      head: Number(head[i]),
+      scalekv: String(scalekv.get(i)),
+      hack: String(hack.get(i)),
+      mass,
+    } as HeadRow;
     METRIC_NAMES.forEach((m, j) => (r[m] = Number(metrics[j][i])));
     rows.push(r);
   }
@@ -76,7 +84,11 @@ export function imageFileSource(index: ExplorerIndex, rows: HeadRow[], files: Fi
   const cache = new Map<number, Promise<Uint8Array>>();
   const bytes = (i: number) => {
     if (!files[i]) throw new Error(`explorer: no file for image ${i} (the page lists ${files.length}, index.json ${index.images.length})`);
-    if (!cache.has(i)) cache.set(i, files[i].arrayBuffer().then((b) => new Uint8Array(b)));
+    if (!cache.has(i))
+      cache.set(
+        i,
+        files[i].arrayBuffer().then((b) => new Uint8Array(b)),
+      );
     return cache.get(i)!;
   };
   const { numLayers: NL, numHeads: H, imageSize: S, patchNums } = index.model;

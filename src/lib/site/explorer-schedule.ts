@@ -11,7 +11,9 @@ import type { ScheduleProvider } from "./explorer/context.js";
  * heatkv+recalkv drops HeatKV's blocks — pick heatkv for those).
  */
 export function staticMethods(): string[] {
-  return listMethods().filter((m) => m.kind === "static" && m.name !== "full" && !m.needsLowRank).map((m) => m.name);
+  return listMethods()
+    .filter((m) => m.kind === "static" && m.name !== "full" && !m.needsLowRank)
+    .map((m) => m.name);
 }
 
 export function scheduleProvider(config: ModelConfig, stats: HeadScaleStats): ScheduleProvider {
@@ -25,7 +27,13 @@ export function scheduleProvider(config: ModelConfig, stats: HeadScaleStats): Sc
         if (s.kind !== "static") throw new Error(`${method} is a dynamic schedule (token-level, decided at run time): nothing fixed to grey out`);
         const keep = s.keep;
         cache.set(key, {
-          label: `${method} at ${budget} % (${s.params && Object.keys(s.params).length ? Object.entries(s.params).map(([k, v]) => `${k}=${v}`).join(", ") : "defaults"})`,
+          label: `${method} at ${budget} % (${
+            s.params && Object.keys(s.params).length
+              ? Object.entries(s.params)
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(", ")
+              : "defaults"
+          })`,
           // scale 0 is generated with an empty cache; the schedule's keep rows start at target 1
           keep: (t, src, l, h) => t === src || (keep[t * N + l * config.numHeads + h] & (1 << src)) !== 0,
         });

@@ -32,13 +32,49 @@ export interface ExplorerState {
 }
 
 export const DEFAULT_STATE: ExplorerState = {
-  image: 0, branch: "cond", layer: 0, head: 0, combine: [], agg: "mean", metric: "historyShare", sort: false, scale: -1, patch: -1,
-  dir: "gives", norm: "head", color: "log", sink: false, cmp: "none", cmpLayer: 0, cmpHead: 1, cmpImage: 1, sched: "heatkv", budget: 30,
+  image: 0,
+  branch: "cond",
+  layer: 0,
+  head: 0,
+  combine: [],
+  agg: "mean",
+  metric: "historyShare",
+  sort: false,
+  scale: -1,
+  patch: -1,
+  dir: "gives",
+  norm: "head",
+  color: "log",
+  sink: false,
+  cmp: "none",
+  cmpLayer: 0,
+  cmpHead: 1,
+  cmpImage: 1,
+  sched: "heatkv",
+  budget: 30,
 };
 
 const KEYS: Record<keyof ExplorerState, string> = {
-  image: "img", branch: "br", layer: "l", head: "h", combine: "with", agg: "agg", metric: "metric", sort: "sort", scale: "t", patch: "q",
-  dir: "dir", norm: "norm", color: "color", sink: "sink", cmp: "cmp", cmpLayer: "cl", cmpHead: "ch", cmpImage: "ci", sched: "sched", budget: "budget",
+  image: "img",
+  branch: "br",
+  layer: "l",
+  head: "h",
+  combine: "with",
+  agg: "agg",
+  metric: "metric",
+  sort: "sort",
+  scale: "t",
+  patch: "q",
+  dir: "dir",
+  norm: "norm",
+  color: "color",
+  sink: "sink",
+  cmp: "cmp",
+  cmpLayer: "cl",
+  cmpHead: "ch",
+  cmpImage: "ci",
+  sched: "sched",
+  budget: "budget",
 };
 
 /** State → query string (only fields that differ from the defaults). */
@@ -88,7 +124,14 @@ export function decodeState(query: string, limits?: { numLayers: number; numHead
   if (sched && /^[a-z0-9_+-]+$/.test(sched)) s.sched = sched;
   for (const k of ["sort", "sink"] as const) if (p.has(KEYS[k])) s[k] = p.get(KEYS[k]) === "1";
   const w = p.get(KEYS.combine);
-  if (w) s.combine = [...new Set(w.split(",").map(Number).filter((n) => Number.isInteger(n) && n >= 0 && n < lim.numLayers * lim.numHeads))];
+  if (w)
+    s.combine = [
+      ...new Set(
+        w
+          .split(",")
+          .map(Number)
+          .filter((n) => Number.isInteger(n) && n >= 0 && n < lim.numLayers * lim.numHeads),
+      ),
+    ];
   return s;
 }
-

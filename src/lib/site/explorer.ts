@@ -58,17 +58,53 @@ function topControls(ctx: ExplorerContext): HTMLElement[] {
   const metricOptions = METRIC_NAMES.map((m) => ({ value: m, text: METRIC_INFO[m].label }));
   return [
     // a class keeps the seed when it has it
-    select("class", "hx-class", [...new Set(idx.images.map((im) => im.classIndex))].map((c) => ({ value: c, text: idx.images.find((im) => im.classIndex === c)!.className })), current.classIndex, (c) => {
-      const i = idx.images.findIndex((im) => im.classIndex === c && im.seed === current.seed);
-      void ctx.update({ image: i >= 0 ? i : idx.images.findIndex((im) => im.classIndex === c), patch: -1 });
-    }),
-    select("seed", "hx-seed", idx.images.filter((im) => im.classIndex === current.classIndex).map((im) => ({ value: im.seed, text: String(im.seed) })), current.seed, (seed) => {
-      void ctx.update({ image: idx.images.findIndex((im) => im.classIndex === current.classIndex && im.seed === seed), patch: -1 });
-    }),
-    select("branch", "hx-branch", BRANCHES.map((b) => ({ value: b, text: b === "cond" ? "cond (class)" : "uncond (CFG null class)" })), state.branch, (v) => void ctx.update({ branch: v })),
+    select(
+      "class",
+      "hx-class",
+      [...new Set(idx.images.map((im) => im.classIndex))].map((c) => ({ value: c, text: idx.images.find((im) => im.classIndex === c)!.className })),
+      current.classIndex,
+      (c) => {
+        const i = idx.images.findIndex((im) => im.classIndex === c && im.seed === current.seed);
+        void ctx.update({ image: i >= 0 ? i : idx.images.findIndex((im) => im.classIndex === c), patch: -1 });
+      },
+    ),
+    select(
+      "seed",
+      "hx-seed",
+      idx.images.filter((im) => im.classIndex === current.classIndex).map((im) => ({ value: im.seed, text: String(im.seed) })),
+      current.seed,
+      (seed) => {
+        void ctx.update({ image: idx.images.findIndex((im) => im.classIndex === current.classIndex && im.seed === seed), patch: -1 });
+      },
+    ),
+    select(
+      "branch",
+      "hx-branch",
+      BRANCHES.map((b) => ({ value: b, text: b === "cond" ? "cond (class)" : "uncond (CFG null class)" })),
+      state.branch,
+      (v) => void ctx.update({ branch: v }),
+    ),
     select("colour / sort heads by", "hx-metric", metricOptions, state.metric, (v) => void ctx.update({ metric: v })),
-    select("order", "hx-sort", [{ value: "grid", text: "layer × head grid" }, { value: "sorted", text: "sorted by metric" }], state.sort ? "sorted" : "grid", (v) => void ctx.update({ sort: v === "sorted" })),
-    select("combine", "hx-agg", [{ value: "mean", text: "mean" }, { value: "max", text: "max" }], state.agg, (v) => void ctx.update({ agg: v })),
+    select(
+      "order",
+      "hx-sort",
+      [
+        { value: "grid", text: "layer × head grid" },
+        { value: "sorted", text: "sorted by metric" },
+      ],
+      state.sort ? "sorted" : "grid",
+      (v) => void ctx.update({ sort: v === "sorted" }),
+    ),
+    select(
+      "combine",
+      "hx-agg",
+      [
+        { value: "mean", text: "mean" },
+        { value: "max", text: "max" },
+      ],
+      state.agg,
+      (v) => void ctx.update({ agg: v }),
+    ),
   ];
 }
 
@@ -156,7 +192,9 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
     t0 = performance.now();
     await Promise.all([parts.has("detail") ? detail.draw() : null, parts.has("compare") ? compare.draw() : null, parts.has("pyramid") ? pyramid.draw() : null]);
     tm.draw = performance.now() - t0;
-    root.dataset.timing = Object.entries(tm).map(([k, x]) => `${k} ${x.toFixed(1)}`).join(", ");
+    root.dataset.timing = Object.entries(tm)
+      .map(([k, x]) => `${k} ${x.toFixed(1)}`)
+      .join(", ");
     if (v === version) root.dataset.rendered = String(v);
   }
   root.state = state;
@@ -168,10 +206,12 @@ export function createExplorer(source: ExplorerSource, opts: ExplorerOptions = {
       const q = encodeState(state);
       history.replaceState(null, "", q ? `?${q}` : location.pathname);
     }
-    pending = pending.then(() => render(change)).catch((e) => {
-      root.dataset.error = String(e?.message ?? e);
-      console.warn(e);
-    });
+    pending = pending
+      .then(() => render(change))
+      .catch((e) => {
+        root.dataset.error = String(e?.message ?? e);
+        console.warn(e);
+      });
     return pending;
   };
   root.dataset.cells = String(NL * H);

@@ -3,8 +3,9 @@
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return String(bytes);
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes, u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) (v /= 1024), ++u;
+  let v = bytes,
+    u = 0;
+  while (Math.abs(v) >= 1024 && u < units.length - 1) ((v /= 1024), ++u);
   return `${u === 0 ? v.toFixed(0) : v.toFixed(v < 10 ? 2 : 1)} ${units[u]}`;
 }
 
@@ -24,7 +25,7 @@ export interface Column<T> {
 }
 
 /** A plain HTML table; `data-rows` carries the row count for tests. */
-export function renderTable<T extends object>(rows: readonly T[], columns: readonly Column<T>[], {caption}: {caption?: string} = {}): HTMLTableElement {
+export function renderTable<T extends object>(rows: readonly T[], columns: readonly Column<T>[], { caption }: { caption?: string } = {}): HTMLTableElement {
   const table = document.createElement("table");
   table.className = "heatkv-table";
   table.dataset.rows = String(rows.length);

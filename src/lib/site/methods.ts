@@ -18,12 +18,17 @@ export function methodInfo(name: string): MethodInfo {
 export const methodsWithParam = (param: string): MethodInfo[] => listMethods().filter((m) => param in m.params);
 
 /** Names of the methods that ignore the budget and keep the full cache (the quality reference). */
-export const referenceMethods = (): string[] => listMethods().filter((m) => getMethod(m.name).fullBudget).map((m) => m.name);
+export const referenceMethods = (): string[] =>
+  listMethods()
+    .filter((m) => getMethod(m.name).fullBudget)
+    .map((m) => m.name);
 
 /** Methods a page can compress with (every method but the full-cache reference). */
 export const compressingMethods = (): string[] => {
   const ref = referenceMethods();
-  return listMethods().map((m) => m.name).filter((m) => !ref.includes(m));
+  return listMethods()
+    .map((m) => m.name)
+    .filter((m) => !ref.includes(m));
 };
 
 /**
@@ -38,14 +43,21 @@ export function methodParams(method: string, controls: Record<string, ParamValue
 /** Parameters that differ from the method's defaults, in the order the method declares them. */
 export function nonDefaultParams(method: string, params: Record<string, ParamValue>): Record<string, ParamValue> {
   const info = methodInfo(method);
-  return Object.fromEntries(Object.keys(info.params).filter((k) => params[k] !== undefined && params[k] !== info.defaults[k]).map((k) => [k, params[k]]));
+  return Object.fromEntries(
+    Object.keys(info.params)
+      .filter((k) => params[k] !== undefined && params[k] !== info.defaults[k])
+      .map((k) => [k, params[k]]),
+  );
 }
 
 /** The sweep's label of a method at these parameters: "heatkv", "heatkv:sigma=1", "heatkv+recalkv:rankRatio=0.25,sigma=1". */
 export const sweepLabel = (method: string, params: Record<string, ParamValue> = {}): string => printMethodSpec(method, nonDefaultParams(method, params));
 
 /** "recalkv 0, heatkv+recalkv 0.5": the defaults of a parameter over the methods that take it. */
-export const paramDefaults = (param: string): string => methodsWithParam(param).map((m) => `${m.name} ${m.defaults[param]}`).join(", ");
+export const paramDefaults = (param: string): string =>
+  methodsWithParam(param)
+    .map((m) => `${m.name} ${m.defaults[param]}`)
+    .join(", ");
 
 /** A parameter's default when every method taking it agrees (the initial value of a shared control). */
 export function sharedDefault(param: string): ParamValue {

@@ -1,6 +1,6 @@
 // Model card for the demo VAR from its config.json (validated by src/lib/model/config.ts, the one config parser).
-import {fullCacheBytes, modelShape, type ModelConfig} from "../model/index.js";
-import {formatBytes} from "./format.js";
+import { fullCacheBytes, modelShape, type ModelConfig } from "../model/index.js";
+import { formatBytes } from "./format.js";
 
 export function modelCardEntries(c: ModelConfig): [string, string][] {
   const shape = modelShape(c);
@@ -13,7 +13,7 @@ export function modelCardEntries(c: ModelConfig): [string, string][] {
     ["codebook", `${c.vocabSize} codes of dimension ${c.codebookDim}`],
     ["classes", `${c.numClasses}: ${c.classes.join(", ")}`],
     ["peak cache C_max", `${shape.maxCacheTokens} tokens per (layer, head); the last scale is never cached`],
-    ["full KV cache", `${formatBytes(fullCacheBytes(c))} per image (fp32, K+V, both CFG halves)`]
+    ["full KV cache", `${formatBytes(fullCacheBytes(c))} per image (fp32, K+V, both CFG halves)`],
   ];
 }
 

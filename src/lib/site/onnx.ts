@@ -22,25 +22,25 @@ interface GPUAdapterInfoLike {
   description?: string;
 }
 interface GPUAdapterLike {
-  info?: GPUAdapterInfoLike & {isFallbackAdapter?: boolean};
+  info?: GPUAdapterInfoLike & { isFallbackAdapter?: boolean };
   isFallbackAdapter?: boolean;
 }
 interface GPULike {
-  requestAdapter(options?: {powerPreference?: string}): Promise<GPUAdapterLike | null>;
+  requestAdapter(options?: { powerPreference?: string }): Promise<GPUAdapterLike | null>;
 }
 
 export async function detectWebGPU(): Promise<WebGPUStatus> {
-  const gpu = (globalThis.navigator as {gpu?: GPULike} | undefined)?.gpu;
-  if (!gpu) return {available: false, adapter: null, reason: "navigator.gpu is undefined (no WebGPU in this browser)", software: false};
+  const gpu = (globalThis.navigator as { gpu?: GPULike } | undefined)?.gpu;
+  if (!gpu) return { available: false, adapter: null, reason: "navigator.gpu is undefined (no WebGPU in this browser)", software: false };
   try {
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return {available: false, adapter: null, reason: "navigator.gpu.requestAdapter() returned null", software: false};
+    if (!adapter) return { available: false, adapter: null, reason: "navigator.gpu.requestAdapter() returned null", software: false };
     const info = adapter.info ?? {};
     const name = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" / ");
     const software = Boolean(info.isFallbackAdapter ?? adapter.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe/i.test(name);
-    return {available: true, adapter: name || "unnamed adapter", reason: null, software};
+    return { available: true, adapter: name || "unnamed adapter", reason: null, software };
   } catch (error) {
-    return {available: false, adapter: null, reason: `requestAdapter() failed: ${String(error)}`, software: false};
+    return { available: false, adapter: null, reason: `requestAdapter() failed: ${String(error)}`, software: false };
   }
 }
 
@@ -49,7 +49,7 @@ let configured = false;
 /** Point ORT at the self-hosted wasm binary; threads only where the page is cross-origin isolated. */
 export function configureOrt(): typeof ort {
   if (!configured) {
-    ort.env.wasm.wasmPaths = {wasm: import.meta.resolve("onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm")};
+    ort.env.wasm.wasmPaths = { wasm: import.meta.resolve("onnxruntime-web/ort-wasm-simd-threaded.jsep.wasm") };
     ort.env.wasm.numThreads = globalThis.crossOriginIsolated ? Math.min(4, navigator.hardwareConcurrency || 1) : 1;
     ort.env.logLevel = "error";
     configured = true;
@@ -73,19 +73,19 @@ export interface ModelRun {
   /** Median of the warm runs. */
   runMs: number;
   runs: number;
-  outputs: Record<string, {dims: number[]; data: Float32Array}>;
+  outputs: Record<string, { dims: number[]; data: Float32Array }>;
 }
 
 async function timedRun(session: ort.InferenceSession, feeds: Record<string, Feed>) {
   const inputs: Record<string, ort.Tensor> = {};
-  for (const [name, {data, dims}] of Object.entries(feeds)) inputs[name] = new ort.Tensor("float32", data, dims);
+  for (const [name, { data, dims }] of Object.entries(feeds)) inputs[name] = new ort.Tensor("float32", data, dims);
   const t = performance.now();
   const result = await session.run(inputs);
   const outputs: ModelRun["outputs"] = {};
   for (const [name, tensor] of Object.entries(result)) {
-    outputs[name] = {dims: [...tensor.dims], data: (await tensor.getData()) as Float32Array};
+    outputs[name] = { dims: [...tensor.dims], data: (await tensor.getData()) as Float32Array };
   }
-  return {ms: performance.now() - t, outputs};
+  return { ms: performance.now() - t, outputs };
 }
 
 /**
@@ -95,7 +95,7 @@ async function timedRun(session: ort.InferenceSession, feeds: Record<string, Fee
 export async function runModel(
   model: Uint8Array,
   feeds: Record<string, Feed>,
-  {preferWebGPU = true, runs}: {preferWebGPU?: boolean; runs?: number} = {}
+  { preferWebGPU = true, runs }: { preferWebGPU?: boolean; runs?: number } = {},
 ): Promise<ModelRun> {
   configureOrt();
   const webgpu = await detectWebGPU();
@@ -104,13 +104,13 @@ export async function runModel(
   let t = performance.now();
   let session: ort.InferenceSession;
   try {
-    session = await ort.InferenceSession.create(model, {executionProviders: [backend], logSeverityLevel: 3});
+    session = await ort.InferenceSession.create(model, { executionProviders: [backend], logSeverityLevel: 3 });
   } catch (error) {
     if (backend === "wasm") throw error;
     fallback = `webgpu session failed (${String(error)}); ran wasm instead`;
     backend = "wasm";
     t = performance.now();
-    session = await ort.InferenceSession.create(model, {executionProviders: ["wasm"], logSeverityLevel: 3});
+    session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"], logSeverityLevel: 3 });
   }
   const createMs = performance.now() - t;
   runs ??= backend === "webgpu" ? 1 : 3;
@@ -125,7 +125,7 @@ export async function runModel(
     }
     times.sort((a, b) => a - b);
     const runMs = times.length ? times[Math.floor(times.length / 2)] : first.ms;
-    return {backend, webgpu, fallback, threads: Number(ort.env.wasm.numThreads ?? 1), createMs, firstRunMs: first.ms, runMs, runs, outputs};
+    return { backend, webgpu, fallback, threads: Number(ort.env.wasm.numThreads ?? 1), createMs, firstRunMs: first.ms, runMs, runs, outputs };
   } finally {
     await session.release();
   }

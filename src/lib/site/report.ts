@@ -1,6 +1,6 @@
 // The shareable report: highlights computed in DuckDB-wasm from the calibration store and the sweep.
-import type {Database} from "./duckdb.js";
-import {DEFAULT_STATE, encodeState} from "./explorer-state.js";
+import type { Database } from "./duckdb.js";
+import { DEFAULT_STATE, encodeState } from "./explorer-state.js";
 
 export interface CoarseHead {
   layer: number;
@@ -17,8 +17,8 @@ export async function coarseHeads(db: Database, scales: number, limit = 6): Prom
 }
 
 /** One-line summary of rank stability: τ with half the prompts and on held-out classes (means over sources). */
-export async function stabilitySummary(db: Database): Promise<{half: number; halfPrompts: number; heldout: number}> {
-  const [r] = await db.query<{half: number; halfPrompts: number; heldout: number}>(`WITH g AS (SELECT max(prompts) AS p FROM stability WHERE kind = 'growth')
+export async function stabilitySummary(db: Database): Promise<{ half: number; halfPrompts: number; heldout: number }> {
+  const [r] = await db.query<{ half: number; halfPrompts: number; heldout: number }>(`WITH g AS (SELECT max(prompts) AS p FROM stability WHERE kind = 'growth')
     SELECT (SELECT avg(tau) FROM stability, g WHERE kind = 'growth' AND prompts = g.p // 2) AS half,
            (SELECT any_value(p) // 2 FROM g) AS halfPrompts,
            (SELECT avg(tau) FROM stability WHERE kind = 'heldout_class') AS heldout`);
@@ -27,7 +27,17 @@ export async function stabilitySummary(db: Database): Promise<{half: number; hal
 
 /** A link into the head explorer: this head locked, heads sorted by sink-scale mass, HeatKV's drops greyed. */
 export function explorerHref(layer: number, head: number, budgetPercent = 30): string {
-  const q = encodeState({...DEFAULT_STATE, combine: [], layer, head, metric: "sinkMass", sort: true, cmp: "schedule", sched: "heatkv", budget: budgetPercent});
+  const q = encodeState({
+    ...DEFAULT_STATE,
+    combine: [],
+    layer,
+    head,
+    metric: "sinkMass",
+    sort: true,
+    cmp: "schedule",
+    sched: "heatkv",
+    budget: budgetPercent,
+  });
   return `./explorer?${q}`;
 }
 

@@ -1,11 +1,11 @@
 // The system-check page's logic: SQL over the cache-shape Parquet in DuckDB-wasm, and the VQ decoder in
 // onnxruntime-web. Each function returns data plus a DOM summary carrying data-* attributes for the e2e.
-import type {ScaleBytesRow} from "./charts.js";
-import type {Database, TableSource} from "./duckdb.js";
-import {formatBytes, formatMs, formatNumber, renderTable} from "./format.js";
-import {runModel, type ModelRun} from "./onnx.js";
-import {imageCanvas, maxAbsDiff, tensorStats, type TensorStats} from "./tensor.js";
-import type {DecodeFixture} from "../schema/decode-fixture.js";
+import type { ScaleBytesRow } from "./charts.js";
+import type { Database, TableSource } from "./duckdb.js";
+import { formatBytes, formatMs, formatNumber, renderTable } from "./format.js";
+import { runModel, type ModelRun } from "./onnx.js";
+import { imageCanvas, maxAbsDiff, tensorStats, type TensorStats } from "./tensor.js";
+import type { DecodeFixture } from "../schema/decode-fixture.js";
 
 export const PER_SCALE_SQL = `SELECT scale,
        ANY_VALUE(patch) AS patch,
@@ -23,7 +23,7 @@ export const TOTALS_SQL = `SELECT COUNT(*) AS row_count,
 FROM cache_shape`;
 
 export interface SqlCheck {
-  perScale: (ScaleBytesRow & {blocks: number})[];
+  perScale: (ScaleBytesRow & { blocks: number })[];
   rowCount: number;
   fullCacheBytes: number;
   cMax: number;
@@ -32,19 +32,19 @@ export interface SqlCheck {
 
 export async function sqlCheck(db: Database): Promise<SqlCheck> {
   const t = performance.now();
-  const perScale = await db.query<ScaleBytesRow & {blocks: number}>(PER_SCALE_SQL);
-  const [totals] = await db.query<{row_count: number; full_cache_bytes: number; c_max: number}>(TOTALS_SQL);
-  return {perScale, rowCount: totals.row_count, fullCacheBytes: totals.full_cache_bytes, cMax: totals.c_max, ms: performance.now() - t};
+  const perScale = await db.query<ScaleBytesRow & { blocks: number }>(PER_SCALE_SQL);
+  const [totals] = await db.query<{ row_count: number; full_cache_bytes: number; c_max: number }>(TOTALS_SQL);
+  return { perScale, rowCount: totals.row_count, fullCacheBytes: totals.full_cache_bytes, cMax: totals.c_max, ms: performance.now() - t };
 }
 
 export function sqlTable(check: SqlCheck): HTMLTableElement {
   const table = renderTable(check.perScale, [
-    {key: "scale", label: "scale"},
-    {key: "patch", label: "h×w", format: (p) => `${p}×${p}`},
-    {key: "tokens", label: "tokens n_s"},
-    {key: "blocks", label: "(layer, head) blocks"},
-    {key: "cached", label: "cached", format: (c) => (c ? "yes" : "no (last scale)")},
-    {key: "bytes", label: "KV bytes", format: (b) => formatBytes(Number(b)), align: "right"}
+    { key: "scale", label: "scale" },
+    { key: "patch", label: "h×w", format: (p) => `${p}×${p}` },
+    { key: "tokens", label: "tokens n_s" },
+    { key: "blocks", label: "(layer, head) blocks" },
+    { key: "cached", label: "cached", format: (c) => (c ? "yes" : "no (last scale)") },
+    { key: "bytes", label: "KV bytes", format: (b) => formatBytes(Number(b)), align: "right" },
   ]);
   table.dataset.testid = "sql-result";
   return table;
@@ -59,7 +59,7 @@ export function sqlSummary(db: Database, check: SqlCheck): HTMLElement {
   return p;
 }
 
-export type {DecodeFixture};
+export type { DecodeFixture };
 
 export interface DecodeCheck {
   run: ModelRun;
@@ -71,16 +71,16 @@ export interface DecodeCheck {
 }
 
 /** Decode the fixture's f_hat with vq_decode.onnx ("f_hat" → "image") and compare with PyTorch's image. */
-export async function decodeCheck(model: TableSource, fixture: DecodeFixture, options?: {preferWebGPU?: boolean}): Promise<DecodeCheck> {
+export async function decodeCheck(model: TableSource, fixture: DecodeFixture, options?: { preferWebGPU?: boolean }): Promise<DecodeCheck> {
   const bytes = new Uint8Array(await model.arrayBuffer());
-  const run = await runModel(bytes, {f_hat: {data: Float32Array.from(fixture.f_hat), dims: fixture.f_hat_shape}}, options);
+  const run = await runModel(bytes, { f_hat: { data: Float32Array.from(fixture.f_hat), dims: fixture.f_hat_shape } }, options);
   const output = run.outputs.image ?? Object.values(run.outputs)[0];
   if (!output) throw new Error("the decoder produced no output");
-  return {run, dims: output.dims, stats: tensorStats(output.data), maxAbsDiff: maxAbsDiff(output.data, fixture.image), image: output.data};
+  return { run, dims: output.dims, stats: tensorStats(output.data), maxAbsDiff: maxAbsDiff(output.data, fixture.image), image: output.data };
 }
 
 export function decodeReport(check: DecodeCheck): HTMLElement {
-  const {run} = check;
+  const { run } = check;
   const div = document.createElement("div");
   div.className = "heatkv-decode";
   div.dataset.testid = "ort-result";
@@ -89,14 +89,19 @@ export function decodeReport(check: DecodeCheck): HTMLElement {
   div.dataset.runMs = run.runMs.toFixed(3);
   div.dataset.maxAbsDiff = String(check.maxAbsDiff);
   const figure = document.createElement("figure");
-  figure.append(imageCanvas(check.image, check.dims, {scale: 4, label: "image decoded by onnxruntime-web"}));
+  figure.append(imageCanvas(check.image, check.dims, { scale: 4, label: "image decoded by onnxruntime-web" }));
   const caption = document.createElement("figcaption");
   caption.textContent = `vq_decode.onnx output, ${check.dims.join("×")}, shown 4× (pixelated).`;
   figure.append(caption);
   const s = check.stats;
   const facts: [string, string][] = [
     ["backend", run.backend === "webgpu" ? `WebGPU (${run.webgpu.adapter})` : `wasm, ${run.threads} thread${run.threads === 1 ? "" : "s"}`],
-    ["WebGPU", run.webgpu.available ? `adapter: ${run.webgpu.adapter}${run.webgpu.software ? " (software adapter on the CPU: slower than wasm)" : ""}` : `not available — ${run.webgpu.reason}`],
+    [
+      "WebGPU",
+      run.webgpu.available
+        ? `adapter: ${run.webgpu.adapter}${run.webgpu.software ? " (software adapter on the CPU: slower than wasm)" : ""}`
+        : `not available — ${run.webgpu.reason}`,
+    ],
     ["session create", formatMs(run.createMs)],
     ["first run", formatMs(run.firstRunMs)],
     [run.runs > 1 ? `warm run (median of ${run.runs})` : "warm run", formatMs(run.runMs)],
@@ -104,13 +109,16 @@ export function decodeReport(check: DecodeCheck): HTMLElement {
     ["min / max", `${formatNumber(s.min)} / ${formatNumber(s.max)}`],
     ["mean ± std", `${formatNumber(s.mean)} ± ${formatNumber(s.std)}`],
     ["non-finite", String(s.nonFinite)],
-    ["max |ORT-web − PyTorch|", formatNumber(check.maxAbsDiff)]
+    ["max |ORT-web − PyTorch|", formatNumber(check.maxAbsDiff)],
   ];
   if (run.fallback) facts.splice(1, 0, ["fallback", run.fallback]);
-  const table = renderTable(facts.map(([k, v]) => ({k, v})), [
-    {key: "k", label: "decoder run"},
-    {key: "v", label: ""}
-  ]);
+  const table = renderTable(
+    facts.map(([k, v]) => ({ k, v })),
+    [
+      { key: "k", label: "decoder run" },
+      { key: "v", label: "" },
+    ],
+  );
   div.append(figure, table);
   return div;
 }

@@ -10,19 +10,24 @@ export interface TensorStats {
 }
 
 export function tensorStats(data: ArrayLike<number>): TensorStats {
-  let min = Infinity, max = -Infinity, sum = 0, sum2 = 0, n = 0, nonFinite = 0;
+  let min = Infinity,
+    max = -Infinity,
+    sum = 0,
+    sum2 = 0,
+    n = 0,
+    nonFinite = 0;
   for (let i = 0; i < data.length; ++i) {
     const v = data[i];
     if (!Number.isFinite(v)) {
       ++nonFinite;
       continue;
     }
-    ++n, (sum += v), (sum2 += v * v);
+    (++n, (sum += v), (sum2 += v * v));
     if (v < min) min = v;
     if (v > max) max = v;
   }
   const mean = n ? sum / n : NaN;
-  return {count: data.length, min, max, mean, std: n ? Math.sqrt(Math.max(0, sum2 / n - mean * mean)) : NaN, nonFinite};
+  return { count: data.length, min, max, mean, std: n ? Math.sqrt(Math.max(0, sum2 / n - mean * mean)) : NaN, nonFinite };
 }
 
 /** Largest |a[i] − b[i]| (Infinity when the lengths differ). */
@@ -46,7 +51,7 @@ export function chwToRgba(data: ArrayLike<number>, height: number, width: number
 }
 
 /** Draw a [1, 3, H, W] image tensor on a canvas, shown `scale`× larger with crisp pixels. */
-export function imageCanvas(data: ArrayLike<number>, dims: readonly number[], {scale = 4, label = "decoded image"} = {}): HTMLCanvasElement {
+export function imageCanvas(data: ArrayLike<number>, dims: readonly number[], { scale = 4, label = "decoded image" } = {}): HTMLCanvasElement {
   const [, channels, height, width] = dims;
   if (dims.length !== 4 || channels !== 3) throw new Error(`expected an image tensor [1, 3, H, W], got [${dims.join(", ")}]`);
   const canvas = document.createElement("canvas");

@@ -5,7 +5,15 @@
  */
 
 /** [rows, P, w] + the n new vectors of each row, found at `src` from `srcStart(r)` → a new [rows, P + n, w]. */
-export function appendRows(old: Float32Array, rows: number, P: number, n: number, w: number, src: Float32Array, srcStart: (row: number) => number): Float32Array {
+export function appendRows(
+  old: Float32Array,
+  rows: number,
+  P: number,
+  n: number,
+  w: number,
+  src: Float32Array,
+  srcStart: (row: number) => number,
+): Float32Array {
   const out = new Float32Array(rows * (P + n) * w);
   for (let r = 0; r < rows; r++) {
     out.set(old.subarray(r * P * w, (r + 1) * P * w), r * (P + n) * w);

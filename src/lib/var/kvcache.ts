@@ -146,7 +146,11 @@ export class KVCache implements CacheStore {
     checkKeepIndices(`KVCache.keep(L${layer}, H${head})`, indices, P);
     if (indices.length === P) return;
     const d = this.headDim;
-    this.heads[layer * this.numHeads + head] = { k: gatherRows(hc.k, this.rows, P, d, indices), v: gatherRows(hc.v, this.rows, P, d, indices), ...pickMeta(hc, indices) };
+    this.heads[layer * this.numHeads + head] = {
+      k: gatherRows(hc.k, this.rows, P, d, indices),
+      v: gatherRows(hc.v, this.rows, P, d, indices),
+      ...pickMeta(hc, indices),
+    };
   }
 
   /** Keep the entries of one (layer, head) for which `pred(scale, token)` holds. */

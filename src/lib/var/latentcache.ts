@@ -68,13 +68,16 @@ export class LatentCache implements CacheStore {
     this.sigma = exact.sigma ?? 0;
     this.headDim = exact.headDim ?? 0;
     if (!Number.isInteger(this.sigma) || this.sigma < 0) throw new Error(`LatentCache: sigma must be an integer ≥ 0, got ${this.sigma}`);
-    if (this.sigma > 0 && !(Number.isInteger(this.headDim) && this.headDim > 0)) throw new Error(`LatentCache: headDim must be a positive integer when sigma > 0, got ${exact.headDim}`);
-    if (!Array.isArray(layout.groups) || layout.groups.length !== numLayers) throw new Error(`LatentCache: groups must list ${numLayers} layers, got ${layout.groups?.length}`);
+    if (this.sigma > 0 && !(Number.isInteger(this.headDim) && this.headDim > 0))
+      throw new Error(`LatentCache: headDim must be a positive integer when sigma > 0, got ${exact.headDim}`);
+    if (!Array.isArray(layout.groups) || layout.groups.length !== numLayers)
+      throw new Error(`LatentCache: groups must list ${numLayers} layers, got ${layout.groups?.length}`);
     this.groupOf = layout.groups.map((gs, l) => {
       const of = new Array<number>(numHeads).fill(-1);
       gs.forEach((g, gi) =>
         g.forEach((h) => {
-          if (!(Number.isInteger(h) && h >= 0 && h < numHeads) || of[h] !== -1) throw new Error(`LatentCache: groups[${l}] must partition heads 0..${numHeads - 1}, got ${JSON.stringify(gs)}`);
+          if (!(Number.isInteger(h) && h >= 0 && h < numHeads) || of[h] !== -1)
+            throw new Error(`LatentCache: groups[${l}] must partition heads 0..${numHeads - 1}, got ${JSON.stringify(gs)}`);
           of[h] = gi;
         }),
       );
@@ -82,7 +85,15 @@ export class LatentCache implements CacheStore {
       return of;
     });
     this.gl = layout.groups.map((gs) => gs.map(() => ({ kz: new Float32Array(0), scale: new Int16Array(0), token: new Int32Array(0) })));
-    this.hl = Array.from({ length: numLayers * numHeads }, () => ({ k: new Float32Array(0), v: new Float32Array(0), ne: 0, vz: new Float32Array(0), idx: null, scale: new Int16Array(0), token: new Int32Array(0) }));
+    this.hl = Array.from({ length: numLayers * numHeads }, () => ({
+      k: new Float32Array(0),
+      v: new Float32Array(0),
+      ne: 0,
+      vz: new Float32Array(0),
+      idx: null,
+      scale: new Int16Array(0),
+      token: new Int32Array(0),
+    }));
   }
 
   private at(layer: number, head: number): number {
@@ -148,7 +159,10 @@ export class LatentCache implements CacheStore {
     const H = this.numHeads;
     const d = this.headDim;
     const rows = this.rows;
-    if (!presentK || !presentV) throw new Error(`LatentCache.appendExactLayer(L${layer}): present_k / present_v missing — is the step graph a ReCalKV variant with exact entries (re-run train/recalkv.py)?`);
+    if (!presentK || !presentV)
+      throw new Error(
+        `LatentCache.appendExactLayer(L${layer}): present_k / present_v missing — is the step graph a ReCalKV variant with exact entries (re-run train/recalkv.py)?`,
+      );
     const [r1, h1, n, d1] = presentK.dims;
     if (r1 !== rows || h1 !== H || d1 !== d || presentV.dims.join() !== presentK.dims.join()) {
       throw new Error(`LatentCache.appendExactLayer(L${layer}): expected k and v [${rows}, ${H}, n, ${d}], got [${presentK.dims}] and [${presentV.dims}]`);
@@ -158,7 +172,10 @@ export class LatentCache implements CacheStore {
     for (let h = 0; h < H; h++) {
       const i = layer * H + h;
       const hc = this.hl[i];
-      if (hc.scale.length !== hc.ne) throw new Error(`LatentCache.appendExactLayer(L${layer}): head ${h} already holds latent entries; exact scales (< sigma = ${this.sigma}) must come first`);
+      if (hc.scale.length !== hc.ne)
+        throw new Error(
+          `LatentCache.appendExactLayer(L${layer}): head ${h} already holds latent entries; exact scales (< sigma = ${this.sigma}) must come first`,
+        );
       const P = hc.ne;
       const at = (r: number) => (r * H + h) * n * d;
       const k = appendRows(hc.k, rows, P, n, d, pk, at);
@@ -176,7 +193,9 @@ export class LatentCache implements CacheStore {
     const [r1, g1, n, k1] = presentKz.dims;
     const [r2, h2, n2, v2] = presentVz.dims;
     if (r1 !== rows || g1 !== G || k1 !== rk || r2 !== rows || h2 !== H || n2 !== n || v2 !== rv) {
-      throw new Error(`LatentCache.appendLayer(L${layer}): expected kz [${rows}, ${G}, n, ${rk}] and vz [${rows}, ${H}, n, ${rv}], got [${presentKz.dims}] and [${presentVz.dims}]`);
+      throw new Error(
+        `LatentCache.appendLayer(L${layer}): expected kz [${rows}, ${G}, n, ${rk}] and vz [${rows}, ${H}, n, ${rv}], got [${presentKz.dims}] and [${presentVz.dims}]`,
+      );
     }
     const pk = presentKz.data as Float32Array;
     const pv = presentVz.data as Float32Array;

@@ -20,6 +20,6 @@ export async function checkVariantFile(v: LowRankVariant, bytes: Uint8Array, man
     throw new Error(`${v.file}: cannot check it against ${base}'s fileSha256 (${(e as Error).message})`);
   }
   const got = full.slice(0, v.fileSha256.length);
-  if (got !== v.fileSha256) throw new Error(`${v.file}: sha256 ${got} does not match ${base}'s fileSha256 ${v.fileSha256} for variant ${v.id} — re-run train/recalkv.py`);
+  if (got !== v.fileSha256)
+    throw new Error(`${v.file}: sha256 ${got} does not match ${base}'s fileSha256 ${v.fileSha256} for variant ${v.id} — re-run train/recalkv.py`);
 }
-

@@ -104,7 +104,9 @@ export async function checkWeightsHash(cfg: ModelConfig, names: readonly string[
   }
   const got = (await sha256Hex(all)).slice(0, cfg.weightsHash.length);
   if (got !== cfg.weightsHash) {
-    throw new Error(`${names.join(" + ")}: sha256 ${got} does not match ${configName}'s weights_hash ${cfg.weightsHash} — a graph was modified or comes from another export (re-run train/export.py)`);
+    throw new Error(
+      `${names.join(" + ")}: sha256 ${got} does not match ${configName}'s weights_hash ${cfg.weightsHash} — a graph was modified or comes from another export (re-run train/export.py)`,
+    );
   }
 }
 
@@ -128,13 +130,27 @@ export class VarModel {
     const file = variant ? variant.file : config.files.step;
     const G = variant?.numGroups ?? 0;
     const need = variant
-      ? ["x_in", "labels", "pos_idx", "past_kz_L0_G0", `past_kz_L${L - 1}_G${G - 1}`, "kidx_L0_H0", `past_vz_L${L - 1}_H${H - 1}`, "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`]
+      ? [
+          "x_in",
+          "labels",
+          "pos_idx",
+          "past_kz_L0_G0",
+          `past_kz_L${L - 1}_G${G - 1}`,
+          "kidx_L0_H0",
+          `past_vz_L${L - 1}_H${H - 1}`,
+          "past_k_L0_H0",
+          `past_v_L${L - 1}_H${H - 1}`,
+        ]
       : ["x_in", "labels", "pos_idx", "past_k_L0_H0", `past_v_L${L - 1}_H${H - 1}`];
     for (const n of need) {
-      if (!step.inputNames.includes(n)) throw new Error(`${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})${variant && n.startsWith("past_") && !n.startsWith("past_kz") && !n.startsWith("past_vz") ? "; a ReCalKV graph without exact-entry inputs: re-run train/recalkv.py" : ""}`);
+      if (!step.inputNames.includes(n))
+        throw new Error(
+          `${file}: input "${n}" missing — graph does not match config (${L} layers × ${H} heads${variant ? `, ${G} groups` : ""})${variant && n.startsWith("past_") && !n.startsWith("past_kz") && !n.startsWith("past_vz") ? "; a ReCalKV graph without exact-entry inputs: re-run train/recalkv.py" : ""}`,
+        );
     }
     const extra = variant ? [`past_vz_L${L}_H0`, `past_vz_L0_H${H}`, `past_kz_L0_G${G}`] : [`past_k_L${L}_H0`, `past_k_L0_H${H}`];
-    if (extra.some((n) => step.inputNames.includes(n))) throw new Error(`${file}: graph has more layers/heads${variant ? "/groups" : ""} than config (${L} × ${H})`);
+    if (extra.some((n) => step.inputNames.includes(n)))
+      throw new Error(`${file}: graph has more layers/heads${variant ? "/groups" : ""} than config (${L} × ${H})`);
   }
 
   /**
@@ -176,7 +192,8 @@ export class VarModel {
    * per id). Its generate() runs on a LatentCache, so the cache is physically low-rank.
    */
   lowRank(id: string): Promise<VarModel> {
-    if (this.variant) return this.variant.id === id ? Promise.resolve(this) : Promise.reject(new Error(`lowRank(${id}): this model already runs variant ${this.variant.id}`));
+    if (this.variant)
+      return this.variant.id === id ? Promise.resolve(this) : Promise.reject(new Error(`lowRank(${id}): this model already runs variant ${this.variant.id}`));
     let p = this.variants.get(id);
     if (!p) {
       p = (async () => {
@@ -211,7 +228,14 @@ export class VarModel {
   /** A cache for this graph; `sigma` (low-rank variants): sink scales held exact (see LatentCache). */
   newCache(rows: number, sigma = 0): CacheStore {
     const v = this.variant;
-    if (v) return new LatentCache(this.config.numLayers, this.config.numHeads, { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups }, rows, { sigma, headDim: this.config.headDim });
+    if (v)
+      return new LatentCache(
+        this.config.numLayers,
+        this.config.numHeads,
+        { keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups },
+        rows,
+        { sigma, headDim: this.config.headDim },
+      );
     if (sigma !== 0) throw new Error(`sigma = ${sigma} (exact sink scales) needs a low-rank (ReCalKV) variant; the full-width cache is exact throughout`);
     return new KVCache(this.config.numLayers, this.config.numHeads, this.config.headDim, rows);
   }
@@ -221,7 +245,8 @@ export class VarModel {
     const cfg = this.config;
     const sampler = validateSampler({ ...DEFAULT_SAMPLER, ...definedOnly(opts) });
     const classIndex = resolveClass(cfg, opts.classIndex);
-    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > MAX_SEED) throw new Error(`seed must be an integer in [0, ${MAX_SEED}] (unsigned 32-bit), got ${opts.seed}`);
+    if (!Number.isInteger(opts.seed) || opts.seed < 0 || opts.seed > MAX_SEED)
+      throw new Error(`seed must be an integer in [0, ${MAX_SEED}] (unsigned 32-bit), got ${opts.seed}`);
     const rng = new Rng(opts.seed);
     const useUncond = sampler.cfg > 0;
     const rows = useUncond ? 2 : 1;

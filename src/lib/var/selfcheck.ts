@@ -92,7 +92,12 @@ export interface LowRankFixtureCase {
 }
 
 /** The variant step graph's inputs for its fixture step (uneven per-group / per-head lengths, gathered subsets). */
-export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "numGroups" | "keyLatentWidth" | "valueLatentWidth">, s: LowRankStepFixture, caseIndex = 0): Record<string, Tensor> {
+export function lowRankFixtureFeeds(
+  cfg: ModelConfig,
+  v: Pick<LowRankVariant, "numGroups" | "keyLatentWidth" | "valueLatentWidth">,
+  s: LowRankStepFixture,
+  caseIndex = 0,
+): Record<string, Tensor> {
   const { numLayers: L, numHeads: H, codebookDim: C, headDim: d } = cfg;
   const c = s.cases[caseIndex];
   if (!c) throw new Error(`recalkv/fixture.json: no case ${caseIndex} (re-run train/recalkv.py: fixtures carry exact-entry cases)`);
@@ -104,7 +109,8 @@ export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "n
     labels: { data: BigInt64Array.from(s.labels.map(BigInt)), dims: [2] },
     pos_idx: { data: BigInt64Array.from(s.pos_idx.map(BigInt)), dims: [n] },
   };
-  for (let i = 0; i < L * G; i++) feeds[`past_kz_L${Math.floor(i / G)}_G${i % G}`] = { data: f32(s.past_kz[i]), dims: [2, s.group_lengths[i], v.keyLatentWidth] };
+  for (let i = 0; i < L * G; i++)
+    feeds[`past_kz_L${Math.floor(i / G)}_G${i % G}`] = { data: f32(s.past_kz[i]), dims: [2, s.group_lengths[i], v.keyLatentWidth] };
   for (let i = 0; i < L * H; i++) {
     const nm = `L${Math.floor(i / H)}_H${i % H}`;
     feeds[`kidx_${nm}`] = { data: BigInt64Array.from(s.kidx[i].map(BigInt)), dims: [s.kidx[i].length] };
@@ -116,7 +122,12 @@ export function lowRankFixtureFeeds(cfg: ModelConfig, v: Pick<LowRankVariant, "n
 }
 
 /** Run a ReCalKV variant's step graph on its PyTorch fixture; largest deviations (as stepSelfCheck). */
-export async function lowRankSelfCheck(step: Session, cfg: ModelConfig, v: LowRankVariant, fixture: { variants: Record<string, LowRankStepFixture> }): Promise<SelfCheck> {
+export async function lowRankSelfCheck(
+  step: Session,
+  cfg: ModelConfig,
+  v: LowRankVariant,
+  fixture: { variants: Record<string, LowRankStepFixture> },
+): Promise<SelfCheck> {
   const s = fixture.variants?.[v.id];
   if (!s) throw new Error(`recalkv/fixture.json: no fixture for variant ${v.id}`);
   if (!Array.isArray(s.cases) || s.cases.length === 0) throw new Error(`recalkv/fixture.json: variant ${v.id} has no cases (re-run train/recalkv.py)`);
@@ -125,7 +136,9 @@ export async function lowRankSelfCheck(step: Session, cfg: ModelConfig, v: LowRa
   for (let i = 0; i < s.cases.length; i++) {
     const out = await step.run(lowRankFixtureFeeds(cfg, v, s, i));
     const r = compareOutputs(out, cfg, s.cases[i].logits, s.cases[i].attn);
-    worst = worst ? { maxAbsLogits: Math.max(worst.maxAbsLogits, r.maxAbsLogits), maxAbsAttn: Math.max(worst.maxAbsAttn, r.maxAbsAttn), ok: worst.ok && r.ok } : r;
+    worst = worst
+      ? { maxAbsLogits: Math.max(worst.maxAbsLogits, r.maxAbsLogits), maxAbsAttn: Math.max(worst.maxAbsAttn, r.maxAbsAttn), ok: worst.ok && r.ok }
+      : r;
   }
   return worst as SelfCheck;
 }

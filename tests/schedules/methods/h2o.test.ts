@@ -11,6 +11,8 @@ describe("h2o", () => {
     expect(s.scorer.recentRatio).toBe(0.5);
     const t = buildSchedule("h2o", TINY, "50%", { params: { recentRatio: 0.25 } });
     expect(t.kind === "dynamic" && t.scorer.recentRatio).toBe(0.25);
-    expect(() => buildSchedule("h2o", TINY, "50%", { params: { recentRatio: 2 } })).toThrow('schedule: field "params.recentRatio" must be a number in [0, 1], got 2');
+    expect(() => buildSchedule("h2o", TINY, "50%", { params: { recentRatio: 2 } })).toThrow(
+      'schedule: field "params.recentRatio" must be a number in [0, 1], got 2',
+    );
   });
 });

@@ -39,31 +39,65 @@ describe("heatkv: hand-checked small case", () => {
   // S-CAS: s=1: [0.3, 0.2] → order [lh1, lh0]; s=2: [0.1, 0.5] → [lh0, lh1]; s=3: tie 0.4/0.4 → (score, head, layer) → lh0 first.
   const K = 5;
   const scas = new Float64Array(2 * K).fill(Number.NaN);
-  [[1, 0.3, 0.2], [2, 0.1, 0.5], [3, 0.4, 0.4]].forEach(([s, a, b]) => {
+  [
+    [1, 0.3, 0.2],
+    [2, 0.1, 0.5],
+    [3, 0.4, 0.4],
+  ].forEach(([s, a, b]) => {
     scas[0 * K + s] = a;
     scas[1 * K + s] = b;
   });
   const stats: HeadScaleStats = { configHash: TINY5.configHash, numLayers: 2, numHeads: 1, numScales: K, scas, mass: new Float64Array(2 * K * K) };
   it("orders, prune counts and keep sets", () => {
-    expect(ordersFromScas(stats, 1).map((o) => Array.from(o))).toEqual([[1, 0], [0, 1], [0, 1]]);
+    expect(ordersFromScas(stats, 1).map((o) => Array.from(o))).toEqual([
+      [1, 0],
+      [0, 1],
+      [0, 1],
+    ]);
     const s = buildSchedule("heatkv", TINY5, "70%", { stats, params: { sigma: 1 } });
     expect(s.details.pruneCounts).toEqual([0, 0, 0, 0, 1]);
     expect(keepLists(s)).toEqual([
       [[], []],
       [[0], [0]],
-      [[0, 1], [0, 1]],
-      [[0, 1, 2], [0, 1, 2]],
-      [[0, 1], [0, 2, 3]], // end of scale 3: head lh0 loses s=2 and s=3, head lh1 loses s=1
+      [
+        [0, 1],
+        [0, 1],
+      ],
+      [
+        [0, 1, 2],
+        [0, 1, 2],
+      ],
+      [
+        [0, 1],
+        [0, 2, 3],
+      ], // end of scale 3: head lh0 loses s=2 and s=3, head lh1 loses s=1
     ]);
     expect(keptTotals(s)).toEqual([0, 2, 10, 28, 5 + 26]);
-    expect(s.details.orders).toEqual([[[0, 1], [0, 0]], [[0, 0], [0, 1]], [[0, 0], [0, 1]]]);
+    expect(s.details.orders).toEqual([
+      [
+        [0, 1],
+        [0, 0],
+      ],
+      [
+        [0, 0],
+        [0, 1],
+      ],
+      [
+        [0, 0],
+        [0, 1],
+      ],
+    ]);
     // strict gives the same here (nothing exceeds the threshold within scale 3)
     expect(keepLists(buildSchedule("heatkv", TINY5, "70%", { stats, params: { sigma: 1, strict: true } }))).toEqual(keepLists(s));
   });
   it("missing S-CAS for an eligible source is an error naming it", () => {
-    expect(() => buildSchedule("heatkv", TINY5, "70%", { stats, params: { sigma: 0 } })).toThrow('stats: field "scas[l=0,h=0,s=0]" must be finite for heatkv with sigma = 0 (eligible sources 0..3), got NaN; recompute S-CAS with sigma ≤ 0');
+    expect(() => buildSchedule("heatkv", TINY5, "70%", { stats, params: { sigma: 0 } })).toThrow(
+      'stats: field "scas[l=0,h=0,s=0]" must be finite for heatkv with sigma = 0 (eligible sources 0..3), got NaN; recompute S-CAS with sigma ≤ 0',
+    );
     expect(() => buildSchedule("heatkv", TINY5, "70%")).toThrow(/field "stats" are required by method "heatkv"/);
-    expect(() => buildSchedule("heatkv", TINY5, "70%", { stats, params: { sigma: 4 } })).toThrow('schedule: field "params.sigma" must be in [0, 3] (at least one eligible source scale), got 4');
+    expect(() => buildSchedule("heatkv", TINY5, "70%", { stats, params: { sigma: 4 } })).toThrow(
+      'schedule: field "params.sigma" must be in [0, 3] (at least one eligible source scale), got 4',
+    );
   });
 });
 
@@ -117,7 +151,8 @@ function expectedKeep(c: RefCase, removed: string[][]): number[][] {
   );
 }
 
-const masksOf = (s: Schedule, K: number, N: number) => Array.from({ length: K }, (_, t) => Array.from((s as { keep: Uint32Array }).keep.slice(t * N, (t + 1) * N)));
+const masksOf = (s: Schedule, K: number, N: number) =>
+  Array.from({ length: K }, (_, t) => Array.from((s as { keep: Uint32Array }).keep.slice(t * N, (t + 1) * N)));
 
 describe("heatkv: bit-for-bit against the reference code (arm-research/heatkv, fixtures/make-reference-heatkv.py)", () => {
   it.each(fixture.cases.map((c) => [c.name, c] as const))("%s", (_name, c) => {
@@ -126,7 +161,8 @@ describe("heatkv: bit-for-bit against the reference code (arm-research/heatkv, f
     const H = c.numHeads;
     const N = c.numLayers * H;
     const scas = new Float64Array(N * K).fill(Number.NaN);
-    for (let l = 0; l < c.numLayers; l++) for (let h = 0; h < H; h++) for (let s = c.sigma; s <= K - 2; s++) scas[(l * H + h) * K + s] = c.scores[l][h][s - c.sigma];
+    for (let l = 0; l < c.numLayers; l++)
+      for (let h = 0; h < H; h++) for (let s = c.sigma; s <= K - 2; s++) scas[(l * H + h) * K + s] = c.scores[l][h][s - c.sigma];
     const stats: HeadScaleStats = { configHash: model.configHash, numLayers: c.numLayers, numHeads: H, numScales: K, scas, mass: new Float64Array(N * K * K) };
     // orders: compute_scas.py orders_from_scores
     expect(toReferenceOrders(ordersFromScas(stats, c.sigma), H)).toEqual(c.orders);
@@ -160,10 +196,53 @@ describe("heatkv: bit-for-bit against the reference code (arm-research/heatkv, f
 
 describe("heatkv: reference orders format", () => {
   it("validates [head, layer] permutations per eligible source", () => {
-    expect(Array.from(fromReferenceOrders([[[0, 1], [0, 0]]], 2, 1, 3, 1)[0])).toEqual([1, 0]);
-    expect(() => fromReferenceOrders([], 2, 1, 3, 1)).toThrow('orders: field "orders" must be a list of 1 orders (source scales 1..1 for sigma = 1), got 0 entries');
+    expect(
+      Array.from(
+        fromReferenceOrders(
+          [
+            [
+              [0, 1],
+              [0, 0],
+            ],
+          ],
+          2,
+          1,
+          3,
+          1,
+        )[0],
+      ),
+    ).toEqual([1, 0]);
+    expect(() => fromReferenceOrders([], 2, 1, 3, 1)).toThrow(
+      'orders: field "orders" must be a list of 1 orders (source scales 1..1 for sigma = 1), got 0 entries',
+    );
     expect(() => fromReferenceOrders([[[0, 1]]], 2, 1, 3, 1)).toThrow('orders: field "orders[0]" must list all 2 [head, layer] pairs, got 1');
-    expect(() => fromReferenceOrders([[[0, 1], [0, 1]]], 2, 1, 3, 1)).toThrow('orders: field "orders[0][1]" repeats [0,1]');
-    expect(() => fromReferenceOrders([[[0, 1], [1, 0]]], 2, 1, 3, 1)).toThrow('orders: field "orders[0][1]" must be [head 0..0, layer 0..1], got [1,0]');
+    expect(() =>
+      fromReferenceOrders(
+        [
+          [
+            [0, 1],
+            [0, 1],
+          ],
+        ],
+        2,
+        1,
+        3,
+        1,
+      ),
+    ).toThrow('orders: field "orders[0][1]" repeats [0,1]');
+    expect(() =>
+      fromReferenceOrders(
+        [
+          [
+            [0, 1],
+            [1, 0],
+          ],
+        ],
+        2,
+        1,
+        3,
+        1,
+      ),
+    ).toThrow('orders: field "orders[0][1]" must be [head 0..0, layer 0..1], got [1,0]');
   });
 });

@@ -42,9 +42,11 @@ describe("recalkv", () => {
     // entering scale 4 (+ scale 3's 16 entries as r50 latents): 6 × (4 groups × 16 × 16 + 8 heads × 16 × 8) × 4 × 2 more
     expect(predictedBytes(s).perScale[4]).toBe(6 * 8 * 14 * 2 * 16 * 4 * 2 + 6 * (4 * 16 * 16 + 8 * 16 * 8) * 4 * 2);
     // peak (entering scale 6: 14 exact + 77 latent per head) = (14 + 0.5 × 77) / 91 of the full cache
-    expect(predictedBytes(s).peak).toBe(FULL * (14 + 0.5 * 77) / 91);
+    expect(predictedBytes(s).peak).toBe((FULL * (14 + 0.5 * 77)) / 91);
     expect(buildSchedule("recalkv", demo, "50%", { lowRank }).lowRank?.variant).toBe("r25");
-    expect(() => buildSchedule("recalkv", demo, "30%", { lowRank })).toThrow(/30% is infeasible for recalkv: the smallest shipped variant r25 \(rank ratio 0.25\) holds 408576 B = 36.54% of the full cache with scales 0..2 exact \(sigma = 3\); lower sigma or use heatkv\+recalkv/);
+    expect(() => buildSchedule("recalkv", demo, "30%", { lowRank })).toThrow(
+      /30% is infeasible for recalkv: the smallest shipped variant r25 \(rank ratio 0.25\) holds 408576 B = 36.54% of the full cache with scales 0..2 exact \(sigma = 3\); lower sigma or use heatkv\+recalkv/,
+    );
     // σ ≥ K−1: every cached scale exact = the full cache's bytes
     const all = buildSchedule("recalkv", demo, "100%", { lowRank, params: { sigma: 9 } });
     expect([all.lowRank?.sigma, predictedBytes(all).peak]).toEqual([6, FULL]);
@@ -54,7 +56,9 @@ describe("recalkv", () => {
     expect(() => buildSchedule("recalkv", demo, "50%", { lowRank, params: { rankRatio: 0.75, sigma: 0 } })).toThrow(
       'schedule: field "budget" 50% is infeasible for recalkv with rank ratio 0.75: variant r75 holds 838656 B = 75% of the full cache',
     );
-    expect(() => buildSchedule("recalkv", demo, "50%", { lowRank, params: { rankRatio: 0.6 } })).toThrow('schedule: field "params.rankRatio" must be one of the shipped ReCalKV rank ratios 0.75, 0.5, 0.25, got 0.6');
+    expect(() => buildSchedule("recalkv", demo, "50%", { lowRank, params: { rankRatio: 0.6 } })).toThrow(
+      'schedule: field "params.rankRatio" must be one of the shipped ReCalKV rank ratios 0.75, 0.5, 0.25, got 0.6',
+    );
     expect(() => buildSchedule("recalkv", demo, "20%", { lowRank, params: { sigma: 0 } })).toThrow(
       'schedule: field "budget" 20% is infeasible for recalkv: the smallest shipped variant r25 (rank ratio 0.25) holds 279552 B = 25% of the full cache; use heatkv+recalkv (tokens pruned too) to go lower',
     );
@@ -68,7 +72,12 @@ describe("low-rank byte accounting", () => {
     expect([lr.keyLatentWidth, lr.valueLatentWidth, JSON.stringify(lr.groups)]).toEqual([2, 1, "[[[0,1]],[[0,1]]]"]);
     const keep = new Uint32Array(4 * 4);
     keep.set([0b011, 0b101, 0b111, 0b111], 3 * 4); // entering scale 3: L0H0 {0,1}, L0H1 {0,2}, layer 1 all
-    const s = { kind: "static", model: TINY, keep, lowRank: { variant: "r50", rankRatio: 0.5, groupSize: 2, keyWidth: 2, valueWidth: 1, groups: lr.groups } } as unknown as Schedule;
+    const s = {
+      kind: "static",
+      model: TINY,
+      keep,
+      lowRank: { variant: "r50", rankRatio: 0.5, groupSize: 2, keyWidth: 2, valueWidth: 1, groups: lr.groups },
+    } as unknown as Schedule;
     // layer 0: union {0,1,2} = 14 tokens × 2 × 4 B × 2 rows = 224; values 5·8 + 10·8 = 120; indices (5 + 10) × 4 = 60
     // layer 1: keys 224; values 2 × 14 × 8 = 224; no indices (both heads hold the union)
     expect(predictedBytes(s).perScale[3]).toBe(224 + 120 + 60 + 224 + 224);
@@ -78,7 +87,13 @@ describe("low-rank byte accounting", () => {
 
 describe("heatkv+recalkv", () => {
   it("HeatKV's keep sets at the token budget b / rankRatio, within the byte budget (union accounting)", () => {
-    for (const [b, rr] of [["20%", 0.5], ["25%", 0.5], ["20%", 0.25], ["40%", 0.75], ["30%", 0.5]] as const) {
+    for (const [b, rr] of [
+      ["20%", 0.5],
+      ["25%", 0.5],
+      ["20%", 0.25],
+      ["40%", 0.75],
+      ["30%", 0.5],
+    ] as const) {
       const s = buildSchedule("heatkv+recalkv", demo, b, { stats, lowRank, params: { rankRatio: rr } });
       const tokenRatio = s.details.tokenRatio as number;
       expect(tokenRatio, b).toBeLessThanOrEqual(Math.min(1, Number.parseFloat(b) / 100 / rr) + 1e-12);
@@ -96,7 +111,9 @@ describe("heatkv+recalkv", () => {
     const s = buildSchedule("heatkv+recalkv", demo, "60%", { stats, lowRank });
     expect(s.details.tokenRatio).toBe(1);
     expect(s.lowRank?.sigma).toBe(3);
-    expect(predictedBytes(s).perScale).toEqual(predictedBytes(buildSchedule("recalkv", demo, "60%", { lowRank, params: { rankRatio: 0.5, sigma: 3 } })).perScale);
+    expect(predictedBytes(s).perScale).toEqual(
+      predictedBytes(buildSchedule("recalkv", demo, "60%", { lowRank, params: { rankRatio: 0.5, sigma: 3 } })).perScale,
+    );
     // σ = 0: the all-latent cache (as before the hybrid)
     const s0 = buildSchedule("heatkv+recalkv", demo, "50%", { stats, lowRank, params: { sigma: 0 } });
     expect(s0.details.tokenRatio).toBe(1);
@@ -142,8 +159,12 @@ describe("heatkv+recalkv", () => {
     );
     expect(buildSchedule("heatkv+recalkv", demo, "5%", { stats, lowRank, params: { rankRatio: 0.25, sigma: 0 } }).lowRank?.variant).toBe("r25");
     // the σ sink scales are exact (full width): below their 15.38 % share nothing fits, whatever the rank
-    expect(() => buildSchedule("heatkv+recalkv", demo, "15%", { stats, lowRank, params: { rankRatio: 0.25 } })).toThrow(/15% is infeasible for heatkv\+recalkv/);
-    expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { stats, lowRank, params: { rankRatio: 0 } })).toThrow('schedule: field "params.rankRatio" must be a number in (0, 1], got 0');
+    expect(() => buildSchedule("heatkv+recalkv", demo, "15%", { stats, lowRank, params: { rankRatio: 0.25 } })).toThrow(
+      /15% is infeasible for heatkv\+recalkv/,
+    );
+    expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { stats, lowRank, params: { rankRatio: 0 } })).toThrow(
+      'schedule: field "params.rankRatio" must be a number in (0, 1], got 0',
+    );
     expect(() => buildSchedule("heatkv+recalkv", demo, "10%", { lowRank })).toThrow(
       'schedule: field "stats" are required by method "heatkv+recalkv" (HeatKV\'s S-CAS orders from calibration), or pass orders in the reference format',
     );

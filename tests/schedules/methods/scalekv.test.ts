@@ -46,6 +46,8 @@ describe("scalekv", () => {
     expect((s.details.drafters as number[][])[4]).toEqual([0]);
   });
   it("needs stats", () => {
-    expect(() => buildSchedule("scalekv", TINY5, "40%")).toThrow('schedule: field "stats" are required by method "scalekv" (drafter/refiner split from calibration attention mass); run the calibration first');
+    expect(() => buildSchedule("scalekv", TINY5, "40%")).toThrow(
+      'schedule: field "stats" are required by method "scalekv" (drafter/refiner split from calibration attention mass); run the calibration first',
+    );
   });
 });

@@ -18,6 +18,8 @@ describe("streaming", () => {
     expect(() => buildSchedule("streaming", TINY, "30%")).toThrow(
       'schedule: field "budget" 30% is infeasible for streaming with sinkScales = 2: the sinks hold 5 of C_max = 14 tokens per head; the minimum feasible budget is 35.72% (or fewer sink scales)',
     );
-    expect(() => buildSchedule("streaming", TINY, "50%", { params: { sinkScales: 4 } })).toThrow('schedule: field "params.sinkScales" must be in [0, 3] (the model caches 3 scales), got 4');
+    expect(() => buildSchedule("streaming", TINY, "50%", { params: { sinkScales: 4 } })).toThrow(
+      'schedule: field "params.sinkScales" must be in [0, 3] (the model caches 3 scales), got 4',
+    );
   });
 });

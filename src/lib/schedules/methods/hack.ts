@@ -32,10 +32,21 @@ export const hack = defineMethod({
     structuralFraction: { type: "number", default: 0.5, min: 0, max: 1, doc: "fraction of heads (most local first) classified structural" },
     structuralWeight: { type: "number", default: 0.5, min: 0, minExclusive: true, doc: "relative per-head budget of structural heads" },
     contextualWeight: { type: "number", default: 1.5, min: 0, minExclusive: true, doc: "relative per-head budget of contextual heads" },
-    recentRatio: { type: "number", default: 0, min: 0, max: 1, doc: "contextual heads: fraction of their count reserved for recent tokens (0 = pure top attention)" },
+    recentRatio: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 1,
+      doc: "contextual heads: fraction of their count reserved for recent tokens (0 = pure top attention)",
+    },
   },
   build({ shape, model, limit, stats, source }, p) {
-    if (!stats) throw new ScheduleError(source, "stats", `are required by method "hack" (head classification from calibration attention mass); run the calibration first`);
+    if (!stats)
+      throw new ScheduleError(
+        source,
+        "stats",
+        `are required by method "hack" (head classification from calibration attention mass); run the calibration first`,
+      );
     const N = model.numLayers * model.numHeads;
     const loc = headLocality(stats);
     const nStruct = Math.round(p.structuralFraction * N);

@@ -31,13 +31,25 @@ export const heatkvRecalkv = defineMethod({
   needsLowRank: true,
   role: "subject",
   params: {
-    rankRatio: { type: "number", default: 0.5, min: 0, max: 1, minExclusive: true, doc: "rank ratio of the shipped ReCalKV variant (latent width / full width)" },
+    rankRatio: {
+      type: "number",
+      default: 0.5,
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      doc: "rank ratio of the shipped ReCalKV variant (latent width / full width)",
+    },
     sigma: { ...heatkv.params.sigma },
     strict: { ...heatkv.params.strict },
   },
   build(ctx, p) {
     const { shape, model, budget, source } = ctx;
-    if (!ctx.stats && ctx.orders === undefined) throw new ScheduleError(source, "stats", `are required by method "heatkv+recalkv" (HeatKV's S-CAS orders from calibration), or pass orders in the reference format`);
+    if (!ctx.stats && ctx.orders === undefined)
+      throw new ScheduleError(
+        source,
+        "stats",
+        `are required by method "heatkv+recalkv" (HeatKV's S-CAS orders from calibration), or pass orders in the reference format`,
+      );
     const m = ctx.lowRank as LowRankManifest;
     const v = variantByRatio(m, p.rankRatio, source);
     // HeatKV's sink scales 0..σ−1 (never pruned) are held exact, full width; the rest as latents
@@ -83,7 +95,10 @@ export const heatkvRecalkv = defineMethod({
       // floating-point edges), and take the first — the largest — that fits.
       // (the scan runs HeatKV's strict masks directly, orders sorted once; heat() only for the pick)
       const NC = N * shape.maxCacheTokens;
-      const orders = ctx.orders !== undefined ? fromReferenceOrders(ctx.orders, model.numLayers, model.numHeads, shape.numScales, p.sigma, "orders") : ordersFromScas(ctx.stats as HeadScaleStats, p.sigma);
+      const orders =
+        ctx.orders !== undefined
+          ? fromReferenceOrders(ctx.orders, model.numLayers, model.numHeads, shape.numScales, p.sigma, "orders")
+          : ordersFromScas(ctx.stats as HeadScaleStats, p.sigma);
       const R = prefixTokens(shape, p.sigma);
       // the steps below T with the same masks: x_t is constant down to N·C_t − x_t·(C_t − R) (or N·C_t
       // when x_t = 0), the strict path down to the largest total it compared ≤ the threshold (sameAbove)
@@ -96,14 +111,17 @@ export const heatkvRecalkv = defineMethod({
             if (x[t] < N) low = Math.max(low, N * c - x[t] * (c - Math.min(R, c)));
           });
           const b = peak(keep);
-          return { why: b <= budget.bytes * (1 + 1e-12) + 1e-9 ? null : `the latent cache peaks at ${b} B, over the budget of ${budget.bytes.toFixed(1)} B`, next: Math.min(T, low) - 1 };
+          return {
+            why: b <= budget.bytes * (1 + 1e-12) + 1e-9 ? null : `the latent cache peaks at ${b} B, over the budget of ${budget.bytes.toFixed(1)} B`,
+            next: Math.min(T, low) - 1,
+          };
         } catch (e) {
           if (e instanceof ScheduleError && e.field === "budget") return { why: e.detail, next: T - 1 };
           throw e;
         }
       };
       let why = at.ok ? "" : at.why;
-      for (let T = Math.floor(first * NC + 1e-9); T >= Math.floor(minRatio * NC + 1e-9); ) {
+      for (let T = Math.floor(first * NC + 1e-9); T >= Math.floor(minRatio * NC + 1e-9);) {
         const r = Math.min(first, (T + 0.5) / NC);
         const { why: w, next } = fastFits(r, T);
         if (w !== null) {
@@ -146,7 +164,14 @@ export const heatkvRecalkv = defineMethod({
       kind: "static",
       keep: out.keep,
       lowRank: part,
-      details: { ...out.details, variant: v.id, tokenRatio, tokenRatioFromWidth: first, latentPeakBytes: latentPeakBytes(model, out.keep, part, budget), quality: v.quality },
+      details: {
+        ...out.details,
+        variant: v.id,
+        tokenRatio,
+        tokenRatioFromWidth: first,
+        latentPeakBytes: latentPeakBytes(model, out.keep, part, budget),
+        quality: v.quality,
+      },
     };
   },
   verify: (s, p, source) => verifySinkScales(s, p.sigma, source),

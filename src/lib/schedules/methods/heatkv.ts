@@ -37,7 +37,11 @@ export function ordersFromScas(stats: HeadScaleStats, sigma: number, source = "s
       for (let h = 0; h < H; h++) {
         const score = stats.scas[(l * H + h) * K + s];
         if (!Number.isFinite(score)) {
-          throw new ScheduleError(source, `scas[l=${l},h=${h},s=${s}]`, `must be finite for heatkv with sigma = ${sigma} (eligible sources ${sigma}..${K - 2}), got ${score}; recompute S-CAS with sigma ≤ ${s}`);
+          throw new ScheduleError(
+            source,
+            `scas[l=${l},h=${h},s=${s}]`,
+            `must be finite for heatkv with sigma = ${sigma} (eligible sources ${sigma}..${K - 2}), got ${score}; recompute S-CAS with sigma ≤ ${s}`,
+          );
         }
         entries.push({ score, head: h, layer: l });
       }
@@ -56,14 +60,27 @@ export function toReferenceOrders(orders: HeatkvOrders, numHeads: number): Refer
 export function fromReferenceOrders(raw: unknown, numLayers: number, numHeads: number, numScales: number, sigma: number, source = "orders"): HeatkvOrders {
   const want = numScales - 1 - sigma;
   if (!Array.isArray(raw) || raw.length !== want) {
-    throw new ScheduleError(source, "orders", `must be a list of ${want} orders (source scales ${sigma}..${numScales - 2} for sigma = ${sigma}), got ${Array.isArray(raw) ? `${raw.length} entries` : shown(raw)}`);
+    throw new ScheduleError(
+      source,
+      "orders",
+      `must be a list of ${want} orders (source scales ${sigma}..${numScales - 2} for sigma = ${sigma}), got ${Array.isArray(raw) ? `${raw.length} entries` : shown(raw)}`,
+    );
   }
   const N = numLayers * numHeads;
   return raw.map((order, i) => {
-    if (!Array.isArray(order) || order.length !== N) throw new ScheduleError(source, `orders[${i}]`, `must list all ${N} [head, layer] pairs, got ${Array.isArray(order) ? order.length : shown(order)}`);
+    if (!Array.isArray(order) || order.length !== N)
+      throw new ScheduleError(source, `orders[${i}]`, `must list all ${N} [head, layer] pairs, got ${Array.isArray(order) ? order.length : shown(order)}`);
     const seen = new Uint8Array(N);
     return Int32Array.from(order, (pair: unknown, j) => {
-      const ok = Array.isArray(pair) && pair.length === 2 && Number.isInteger(pair[0]) && Number.isInteger(pair[1]) && pair[0] >= 0 && pair[0] < numHeads && pair[1] >= 0 && pair[1] < numLayers;
+      const ok =
+        Array.isArray(pair) &&
+        pair.length === 2 &&
+        Number.isInteger(pair[0]) &&
+        Number.isInteger(pair[1]) &&
+        pair[0] >= 0 &&
+        pair[0] < numHeads &&
+        pair[1] >= 0 &&
+        pair[1] < numLayers;
       if (!ok) throw new ScheduleError(source, `orders[${i}][${j}]`, `must be [head 0..${numHeads - 1}, layer 0..${numLayers - 1}], got ${shown(pair)}`);
       const lh = (pair as number[])[1] * numHeads + (pair as number[])[0];
       if (seen[lh]) throw new ScheduleError(source, `orders[${i}][${j}]`, `repeats ${shown(pair)}`);
@@ -83,12 +100,23 @@ function infeasible(source: string, given: string, why: string): never {
 }
 
 /** x_t for t = 0..K−1 (reference pruned_heads_for_budget, same float operations). */
-export function heatkvPruneCounts(shape: ModelShape, numHeadsTotal: number, ratio: number, sigma: number, source = "schedule", given = String(ratio)): number[] {
+export function heatkvPruneCounts(
+  shape: ModelShape,
+  numHeadsTotal: number,
+  ratio: number,
+  sigma: number,
+  source = "schedule",
+  given = String(ratio),
+): number[] {
   const R = prefixTokens(shape, sigma);
   const cmax = shape.maxCacheTokens;
   const minRatio = heatkvMinRatio(shape, sigma);
   if (ratio + 1e-12 < minRatio) {
-    infeasible(source, given, `with sigma = ${sigma} the protected sink scales 0..${sigma - 1} hold R = ${R} of C_max = ${cmax} tokens per head (${percent(minRatio)}); the minimum feasible budget is ${percent(Math.ceil(minRatio * 1e4) / 1e4)} (or lower sigma)`);
+    infeasible(
+      source,
+      given,
+      `with sigma = ${sigma} the protected sink scales 0..${sigma - 1} hold R = ${R} of C_max = ${cmax} tokens per head (${percent(minRatio)}); the minimum feasible budget is ${percent(Math.ceil(minRatio * 1e4) / 1e4)} (or lower sigma)`,
+    );
   }
   const budgeted = ratio * cmax;
   return shape.cacheTokensEntering.map((incoming, t) => {
@@ -129,7 +157,17 @@ export function heatkvKeepMasks(shape: ModelShape, numHeadsTotal: number, sigma:
  * `sameAbove`: the largest token total compared ≤ b·N·C_max (−1 if none) — with the same prune counts x,
  * any threshold in [sameAbove, b·N·C_max] takes the same path, so gives the same masks.
  */
-export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numHeads: number, sigma: number, orders: HeatkvOrders, x: number[], ratio: number, source = "schedule", given = String(ratio)): { keep: Uint32Array; early: number[]; sameAbove: number } {
+export function heatkvStrictKeepMasks(
+  shape: ModelShape,
+  numLayers: number,
+  numHeads: number,
+  sigma: number,
+  orders: HeatkvOrders,
+  x: number[],
+  ratio: number,
+  source = "schedule",
+  given = String(ratio),
+): { keep: Uint32Array; early: number[]; sameAbove: number } {
   const K = shape.numScales;
   const L = numLayers;
   const H = numHeads;
@@ -194,7 +232,12 @@ export function heatkvStrictKeepMasks(shape: ModelShape, numLayers: number, numH
         total -= n[s]; // s < ts: the block was counted in full
         if (within(total)) break;
       }
-      if (!within(total)) infeasible(source, given, `at scale ${ts}, layer ${layer} the strict layer-by-layer cache (${total} tokens) stays over b·N·C_max = ${threshold} even after dropping every block due at the end of the scale`);
+      if (!within(total))
+        infeasible(
+          source,
+          given,
+          `at scale ${ts}, layer ${layer} the strict layer-by-layer cache (${total} tokens) stays over b·N·C_max = ${threshold} even after dropping every block due at the end of the scale`,
+        );
     }
     if (!within(totalAfter(L - 1))) infeasible(source, given, `at the end of scale ${ts}`);
     for (let i = 0; i < K * N; i++) {
@@ -235,7 +278,11 @@ export function verifySinkScales(s: Schedule, sigma: number, source: string): vo
       const m = s.keep[t * N + i];
       if ((m & sinks) !== sinks) {
         const missing = maskScales((sinks & ~m) >>> 0)[0];
-        throw new ScheduleError(source, `targets[${t - 1}].keep[${Math.floor(i / H)}][${i % H}]`, `drops sink scale ${missing}, but params.sigma = ${sigma} keeps scales 0..${sigma - 1} in every head`);
+        throw new ScheduleError(
+          source,
+          `targets[${t - 1}].keep[${Math.floor(i / H)}][${i % H}]`,
+          `drops sink scale ${missing}, but params.sigma = ${sigma} keeps scales 0..${sigma - 1} in every head`,
+        );
       }
     }
   }
@@ -249,7 +296,11 @@ export const heatkv = defineMethod({
   role: "subject",
   params: {
     sigma: { type: "integer", default: 3, min: 0, doc: "sink scales 0..σ−1 never pruned (protected prefix R = Σ_{s<σ} n_s); eligible sources σ..K−2" },
-    strict: { type: "boolean", default: false, doc: "strict layer-by-layer variant (reference code default): drop end-of-scale blocks early when the per-layer count would exceed the budget" },
+    strict: {
+      type: "boolean",
+      default: false,
+      doc: "strict layer-by-layer variant (reference code default): drop end-of-scale blocks early when the per-layer count would exceed the budget",
+    },
   },
   build({ shape, model, budget, stats, orders: given, source }, p) {
     const K = shape.numScales;
@@ -261,7 +312,9 @@ export const heatkv = defineMethod({
     else if (stats) orders = ordersFromScas(stats, p.sigma);
     else throw new ScheduleError(source, "stats", `are required by method "heatkv" (S-CAS orders from calibration), or pass orders in the reference format`);
     const x = heatkvPruneCounts(shape, N, budget.ratio, p.sigma, source, budget.given);
-    const { keep, early } = p.strict ? heatkvStrictKeepMasks(shape, L, H, p.sigma, orders, x, budget.ratio, source, budget.given) : { keep: heatkvKeepMasks(shape, N, p.sigma, orders, x), early: undefined };
+    const { keep, early } = p.strict
+      ? heatkvStrictKeepMasks(shape, L, H, p.sigma, orders, x, budget.ratio, source, budget.given)
+      : { keep: heatkvKeepMasks(shape, N, p.sigma, orders, x), early: undefined };
     const removedBlocksAtEndOf = Array.from({ length: K }, (_, t) => (t <= K - 2 ? x[t + 1] * Math.max(0, Math.min(t, K - 2) - p.sigma + 1) : 0));
     return {
       kind: "static",

@@ -25,7 +25,13 @@ export const pyramid = defineMethod({
   params: {
     beta: { type: "number", default: 20, min: 1, doc: "the last layer keeps 1/β of the average budget (PyramidKV's β); β = 1 is uniform" },
     window: { type: "integer", default: DEFAULT_SCORER.window, min: 0, doc: "current-scale grid-centre tokens always ranked first" },
-    poolKernel: { type: "integer", default: DEFAULT_SCORER.poolKernel, min: 1, odd: true, doc: "1-D max-pool kernel over each source scale's token order (odd)" },
+    poolKernel: {
+      type: "integer",
+      default: DEFAULT_SCORER.poolKernel,
+      min: 1,
+      odd: true,
+      doc: "1-D max-pool kernel over each source scale's token order (odd)",
+    },
   },
   build({ shape, model, limit }, p) {
     const { numLayers: L, numHeads: H } = model;

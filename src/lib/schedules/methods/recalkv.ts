@@ -22,7 +22,15 @@ import type { ScheduleModel } from "../shape.js";
 import type { Budget } from "../budget.js";
 
 export function lowRankPart(v: LowRankVariant, sigma = 0): LowRankPart {
-  return { variant: v.id, rankRatio: v.rankRatio, groupSize: v.groupSize, keyWidth: v.keyLatentWidth, valueWidth: v.valueLatentWidth, groups: v.groups.map((gs) => gs.map((g) => [...g])), sigma };
+  return {
+    variant: v.id,
+    rankRatio: v.rankRatio,
+    groupSize: v.groupSize,
+    keyWidth: v.keyLatentWidth,
+    valueWidth: v.valueLatentWidth,
+    groups: v.groups.map((gs) => gs.map((g) => [...g])),
+    sigma,
+  };
 }
 
 /** The shipped variant with this rank ratio, or one line naming the field and the shipped ratios. */
@@ -59,8 +67,19 @@ export const recalkv = defineMethod({
   needsStats: false,
   needsLowRank: true,
   params: {
-    rankRatio: { type: "number", default: 0, min: 0, max: 1, doc: "latent width / full width of the shipped variant to run; 0 = the largest shipped variant that fits the budget" },
-    sigma: { type: "integer", default: RECALKV_SIGMA_DEFAULT, min: 0, doc: "exact sink scales: cached entries of source scales 0..σ−1 stay full width (k and v), later ones are latents; 0 = all latent; σ ≥ K−1 = every cached scale exact" },
+    rankRatio: {
+      type: "number",
+      default: 0,
+      min: 0,
+      max: 1,
+      doc: "latent width / full width of the shipped variant to run; 0 = the largest shipped variant that fits the budget",
+    },
+    sigma: {
+      type: "integer",
+      default: RECALKV_SIGMA_DEFAULT,
+      min: 0,
+      doc: "exact sink scales: cached entries of source scales 0..σ−1 stay full width (k and v), later ones are latents; 0 = all latent; σ ≥ K−1 = every cached scale exact",
+    },
   },
   build({ shape, model, budget, lowRank, source }, p) {
     const m = lowRank as LowRankManifest;
@@ -74,12 +93,21 @@ export const recalkv = defineMethod({
       pick = sized.filter((x) => fits(x.bytes)).sort((a, b) => b.v.rankRatio - a.v.rankRatio)[0];
       if (!pick) {
         const small = sized.sort((a, b) => a.bytes - b.bytes)[0];
-        throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache${sigma > 0 ? ` with scales 0..${sigma - 1} exact (sigma = ${sigma}); lower sigma or` : ";"} use heatkv+recalkv (tokens pruned too) to go lower`);
+        throw new ScheduleError(
+          source,
+          "budget",
+          `${budget.given} is infeasible for recalkv: the smallest shipped variant ${small.v.id} (rank ratio ${small.v.rankRatio}) holds ${small.bytes} B = ${percent(small.bytes / (budget.bytes / budget.ratio))} of the full cache${sigma > 0 ? ` with scales 0..${sigma - 1} exact (sigma = ${sigma}); lower sigma or` : ";"} use heatkv+recalkv (tokens pruned too) to go lower`,
+        );
       }
     } else {
       const v = variantByRatio(m, p.rankRatio, source);
       pick = sized.find((x) => x.v === v) as (typeof sized)[number];
-      if (!fits(pick.bytes)) throw new ScheduleError(source, "budget", `${budget.given} is infeasible for recalkv with rank ratio ${p.rankRatio}: variant ${v.id} holds ${pick.bytes} B = ${percent(pick.bytes / (budget.bytes / budget.ratio))} of the full cache`);
+      if (!fits(pick.bytes))
+        throw new ScheduleError(
+          source,
+          "budget",
+          `${budget.given} is infeasible for recalkv with rank ratio ${p.rankRatio}: variant ${v.id} holds ${pick.bytes} B = ${percent(pick.bytes / (budget.bytes / budget.ratio))} of the full cache`,
+        );
     }
     return {
       kind: "static",

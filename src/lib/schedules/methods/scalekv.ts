@@ -64,7 +64,14 @@ export const scalekv = defineMethod({
   kind: "dynamic",
   needsStats: true,
   params: {
-    drafterFraction: { type: "number", default: 0.0625, min: 0, max: 1, minExclusive: true, doc: "fraction of layers that are drafters per scale (round, at least 1); ScaleKV 2B: 2 of 32" },
+    drafterFraction: {
+      type: "number",
+      default: 0.0625,
+      min: 0,
+      max: 1,
+      minExclusive: true,
+      doc: "fraction of layers that are drafters per scale (round, at least 1); ScaleKV 2B: 2 of 32",
+    },
     refinerFirst: { type: "number", default: 1, min: 0, max: 1, doc: "refiner budget / uniform budget at the first compressed target scale" },
     refinerLast: { type: "number", default: 0.65, min: 0, max: 1, doc: "refiner budget / uniform budget at the last scale (linear in between)" },
     topTokens: { type: "integer", default: 16, min: 1, doc: "K' of the ASI's top-K' history mass" },
@@ -72,7 +79,12 @@ export const scalekv = defineMethod({
     poolKernel: { type: "integer", default: DEFAULT_SCORER.poolKernel, min: 1, odd: true, doc: "1-D max-pool kernel over each source scale's token order" },
   },
   build({ shape, model, limit, stats, source }, p) {
-    if (!stats) throw new ScheduleError(source, "stats", `are required by method "scalekv" (drafter/refiner split from calibration attention mass); run the calibration first`);
+    if (!stats)
+      throw new ScheduleError(
+        source,
+        "stats",
+        `are required by method "scalekv" (drafter/refiner split from calibration attention mass); run the calibration first`,
+      );
     const { numLayers: L, numHeads: H } = model;
     const N = L * H;
     const K = shape.numScales;

@@ -14,17 +14,27 @@ export const streaming = defineMethod({
   kind: "static",
   needsStats: false,
   params: {
-    sinkScales: { type: "integer", default: 2, min: 0, doc: "first scales always kept (attention sinks); default 2 = the first 1 + 4 tokens on square maps 1×1, 2×2" },
+    sinkScales: {
+      type: "integer",
+      default: 2,
+      min: 0,
+      doc: "first scales always kept (attention sinks); default 2 = the first 1 + 4 tokens on square maps 1×1, 2×2",
+    },
   },
   build({ shape, model, limit, budget, source }, p) {
     const K = shape.numScales;
     const N = model.numLayers * model.numHeads;
-    if (p.sinkScales > K - 1) throw new ScheduleError(source, "params.sinkScales", `must be in [0, ${K - 1}] (the model caches ${K - 1} scales), got ${p.sinkScales}`);
+    if (p.sinkScales > K - 1)
+      throw new ScheduleError(source, "params.sinkScales", `must be in [0, ${K - 1}] (the model caches ${K - 1} scales), got ${p.sinkScales}`);
     const perHead = Math.floor(limit / N);
     const sinkTokens = prefixTokens(shape, p.sinkScales);
     if (sinkTokens > perHead) {
       const min = sinkTokens / shape.maxCacheTokens;
-      throw new ScheduleError(source, "budget", `${budget.given} is infeasible for streaming with sinkScales = ${p.sinkScales}: the sinks hold ${sinkTokens} of C_max = ${shape.maxCacheTokens} tokens per head; the minimum feasible budget is ${percent(Math.ceil(min * 1e4) / 1e4)} (or fewer sink scales)`);
+      throw new ScheduleError(
+        source,
+        "budget",
+        `${budget.given} is infeasible for streaming with sinkScales = ${p.sinkScales}: the sinks hold ${sinkTokens} of C_max = ${shape.maxCacheTokens} tokens per head; the minimum feasible budget is ${percent(Math.ceil(min * 1e4) / 1e4)} (or fewer sink scales)`,
+      );
     }
     const keep = new Uint32Array(K * N);
     const recentScales: number[][] = [[]];

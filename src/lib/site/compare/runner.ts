@@ -12,7 +12,7 @@ import { type OrtWebModule, webBackend, type WebPreference } from "../../var/web
 import type { ParamValue } from "../methods.js";
 
 /** The sampler of the calibration job and the sweep (jobs/calibrate.ts DEFAULT_SETTINGS). */
-export const SWEEP_SAMPLER = {cfg: 3, topK: 0, topP: 0.95, temperature: 1};
+export const SWEEP_SAMPLER = { cfg: 3, topK: 0, topP: 0.95, temperature: 1 };
 
 /** A file the page publishes (a FileAttachment). */
 export interface PageFile {
@@ -58,8 +58,8 @@ export async function loadWebModel(ort: OrtWebModule, files: Record<string, Page
   }
   // one warm-up generation, so that the timed runs do not include session start-up (shader compilation on WebGPU)
   const t = performance.now();
-  await model.generate({classIndex: 0, seed: 0, ...SWEEP_SAMPLER});
-  return {model, backend: backend.name, warmupMs: performance.now() - t, note};
+  await model.generate({ classIndex: 0, seed: 0, ...SWEEP_SAMPLER });
+  return { model, backend: backend.name, warmupMs: performance.now() - t, note };
 }
 
 export interface Comparison {
@@ -76,13 +76,20 @@ export interface Comparison {
  * Build the schedule in the page; throws the ScheduleError message for infeasible budgets. `params` are the
  * method's parameters only (src/lib/site/methods.ts methodParams picks them from the page's controls).
  */
-export function pageSchedule(config: ModelConfig, stats: HeadScaleStats, method: string, budgetPct: number, params: Record<string, ParamValue>, lowRank?: LowRankManifest): Schedule {
-  return buildSchedule(method, config, `${budgetPct}%`, {stats, params, lowRank});
+export function pageSchedule(
+  config: ModelConfig,
+  stats: HeadScaleStats,
+  method: string,
+  budgetPct: number,
+  params: Record<string, ParamValue>,
+  lowRank?: LowRankManifest,
+): Schedule {
+  return buildSchedule(method, config, `${budgetPct}%`, { stats, params, lowRank });
 }
 
 /** The full-cache run of one class and seed (the page keeps it while only the schedule changes). */
 export function generateFull(model: VarModel, classIndex: number, seed: number): Promise<GenerateResult> {
-  return model.generate({classIndex, seed, ...SWEEP_SAMPLER});
+  return model.generate({ classIndex, seed, ...SWEEP_SAMPLER });
 }
 
 /** What compare() needs besides the model: where recalkv/fixture.json is, and the variants already self-checked. */
@@ -91,7 +98,7 @@ export interface CompareContext {
   checkedVariants: WeakSet<VarModel>;
 }
 
-export const compareContext = (lowRankFixture?: PageFile): CompareContext => ({lowRankFixture, checkedVariants: new WeakSet()});
+export const compareContext = (lowRankFixture?: PageFile): CompareContext => ({ lowRankFixture, checkedVariants: new WeakSet() });
 
 /** The compressed run of the same class and seed as `full`, and its metrics against it. */
 export async function compare(model: VarModel, schedule: Schedule, full: GenerateResult, ctx: CompareContext): Promise<Comparison> {
@@ -103,15 +110,20 @@ export async function compare(model: VarModel, schedule: Schedule, full: Generat
     if (!ctx.lowRankFixture) throw new Error("recalkv/fixture.json: not published by the site (needed to self-check a low-rank variant on WebGPU)");
     const fx = JSON.parse(new TextDecoder().decode(new Uint8Array(await ctx.lowRankFixture.arrayBuffer())));
     const check = await m.lowRankSelfCheck(fx);
-    if (!check.ok) throw new Error(`WebGPU computes the ReCalKV step graph ${m.variant.id} wrongly (max |Δ logits| ${check.maxAbsLogits.toPrecision(2)} vs the PyTorch fixture): pick the wasm backend for low-rank schedules`);
+    if (!check.ok)
+      throw new Error(
+        `WebGPU computes the ReCalKV step graph ${m.variant.id} wrongly (max |Δ logits| ${check.maxAbsLogits.toPrecision(2)} vs the PyTorch fixture): pick the wasm backend for low-rank schedules`,
+      );
     ctx.checkedVariants.add(m);
   }
-  const compressed = await m.generate({classIndex: full.classIndex, seed: full.seed, ...SWEEP_SAMPLER, policy: scheduleToPolicy(schedule, cfg)});
+  const compressed = await m.generate({ classIndex: full.classIndex, seed: full.seed, ...SWEEP_SAMPLER, policy: scheduleToPolicy(schedule, cfg) });
   return {
-    full, compressed, schedule,
+    full,
+    compressed,
+    schedule,
     predictedPeak: predictedBytes(schedule, SWEEP_SAMPLER.cfg > 0 ? 2 : 1, 4).peak,
     psnr: psnr(compressed.image, full.image),
     ssim: ssim(compressed.image, full.image, cfg.imageSize),
-    agreement: tokenAgreement(compressed.tokens, full.tokens)
+    agreement: tokenAgreement(compressed.tokens, full.tokens),
   };
 }

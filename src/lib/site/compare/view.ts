@@ -18,7 +18,7 @@ export function comparisonFacts(c: Comparison) {
     percentOfFull: (100 * c.compressed.peakCacheBytes) / c.full.peakCacheBytes,
     /** share of all sampled tokens equal to the full-cache run's, % */
     tokensEqualPercent: (100 * c.agreement.reduce((a, x, i) => a + x * c.full.tokens[i].length, 0)) / tokens,
-    psnrText: Number.isFinite(c.psnr) ? `${c.psnr.toFixed(2)} dB` : "∞ (identical)"
+    psnrText: Number.isFinite(c.psnr) ? `${c.psnr.toFixed(2)} dB` : "∞ (identical)",
   };
 }
 
@@ -31,7 +31,7 @@ function figure(r: GenerateResult, size: number, title: string, lines: string[],
   const h = document.createElement("div");
   h.style.fontWeight = "600";
   h.textContent = title;
-  const canvas = imageCanvas(r.image, [1, 3, size, size], {scale: 4, label: title});
+  const canvas = imageCanvas(r.image, [1, 3, size, size], { scale: 4, label: title });
   canvas.style.border = "1px solid var(--theme-foreground-faintest)";
   const cap = document.createElement("figcaption");
   cap.innerHTML = lines.map((l) => `<div>${l}</div>`).join("");
@@ -50,12 +50,27 @@ export function comparisonView(c: Comparison, backend: string): HTMLElement {
   div.style.flexWrap = "wrap";
   div.style.gap = "2rem";
   div.append(
-    figure(c.full, size, "full cache", [`peak KV ${formatBytes(c.full.peakCacheBytes)} (${c.full.peakCacheBytes.toLocaleString("en-US")} B)`, `${formatMs(c.full.totalMs)} (ORT ${formatMs(c.full.ortMs)})`], "compare-full"),
-    figure(c.compressed, size, f.title, [
-      `peak KV ${formatBytes(c.compressed.peakCacheBytes)} (${c.compressed.peakCacheBytes.toLocaleString("en-US")} B; schedule predicts ${c.predictedPeak.toLocaleString("en-US")} B ${f.bytesMatch ? "✓" : "✗"})`,
-      `${f.percentOfFull.toFixed(1)} % of the full cache`,
-      `${formatMs(c.compressed.totalMs)} (ORT ${formatMs(c.compressed.ortMs)})`
-    ], "compare-compressed")
+    figure(
+      c.full,
+      size,
+      "full cache",
+      [
+        `peak KV ${formatBytes(c.full.peakCacheBytes)} (${c.full.peakCacheBytes.toLocaleString("en-US")} B)`,
+        `${formatMs(c.full.totalMs)} (ORT ${formatMs(c.full.ortMs)})`,
+      ],
+      "compare-full",
+    ),
+    figure(
+      c.compressed,
+      size,
+      f.title,
+      [
+        `peak KV ${formatBytes(c.compressed.peakCacheBytes)} (${c.compressed.peakCacheBytes.toLocaleString("en-US")} B; schedule predicts ${c.predictedPeak.toLocaleString("en-US")} B ${f.bytesMatch ? "✓" : "✗"})`,
+        `${f.percentOfFull.toFixed(1)} % of the full cache`,
+        `${formatMs(c.compressed.totalMs)} (ORT ${formatMs(c.compressed.ortMs)})`,
+      ],
+      "compare-compressed",
+    ),
   );
   const facts = document.createElement("div");
   facts.innerHTML = `<div><b>vs full</b></div><div>PSNR ${f.psnrText}</div><div>SSIM ${c.ssim.toFixed(4)}</div>
@@ -65,18 +80,21 @@ export function comparisonView(c: Comparison, backend: string): HTMLElement {
 }
 
 /** One bar per scale: "t (p×p)" and the fraction of its tokens equal to the full-cache run's. */
-export const agreementData = (agreement: readonly number[], patchNums: readonly number[]) => agreement.map((a, t) => ({scale: `${t} (${patchNums[t]}×${patchNums[t]})`, a}));
+export const agreementData = (agreement: readonly number[], patchNums: readonly number[]) =>
+  agreement.map((a, t) => ({ scale: `${t} (${patchNums[t]}×${patchNums[t]})`, a }));
 
 /** Per-scale token agreement of the compressed run with the full-cache run. */
 export function agreementChart(c: Comparison, patchNums: number[], width = 640): HTMLElement {
   const data = agreementData(c.agreement, patchNums);
   return Plot.plot({
-    width, height: 260, marginLeft: 60,
+    width,
+    height: 260,
+    marginLeft: 60,
     title: "Token agreement per scale",
     subtitle: "fraction of the scale's sampled token ids equal to the full-cache run (same class, seed and sampler)",
-    x: {label: "scale (token map h×w) →", domain: data.map((d) => d.scale)},
-    y: {label: "↑ equal tokens (fraction)", domain: [0, 1], grid: true},
-    marks: [Plot.barY(data, {x: "scale", y: "a", fill: "#4269d0", tip: true}), Plot.ruleY([0])]
+    x: { label: "scale (token map h×w) →", domain: data.map((d) => d.scale) },
+    y: { label: "↑ equal tokens (fraction)", domain: [0, 1], grid: true },
+    marks: [Plot.barY(data, { x: "scale", y: "a", fill: "#4269d0", tip: true }), Plot.ruleY([0])],
   }) as HTMLElement;
 }
 
@@ -100,8 +118,12 @@ export async function sweepRow(db: Database, label: string, ratio: number, class
 }
 
 /** Does the browser run reproduce the sweep's row? The sentence says how close. */
-export function nodeVerdict(row: SweepRow | null, c: Pick<Comparison, "psnr" | "agreement" | "compressed">): {same: boolean | null; text: string} {
-  if (!row) return {same: null, text: "The Node sweep did not run this class / seed / method / budget (it covers every class × seeds 101–108 at 5, 10, 20, 30, 50 %)."};
+export function nodeVerdict(row: SweepRow | null, c: Pick<Comparison, "psnr" | "agreement" | "compressed">): { same: boolean | null; text: string } {
+  if (!row)
+    return {
+      same: null,
+      text: "The Node sweep did not run this class / seed / method / budget (it covers every class × seeds 101–108 at 5, 10, 20, 30, 50 %).",
+    };
   const last = c.agreement[c.agreement.length - 1];
   const dPsnr = Math.min(c.psnr, 100) - row.psnr_db;
   // float32 kernels differ slightly between backends: the same tokens give PSNRs equal to ~1e-4 dB
@@ -111,7 +133,7 @@ export function nodeVerdict(row: SweepRow | null, c: Pick<Comparison, "psnr" | "
     (same
       ? `the browser run reproduces it (same bytes and token agreement, ΔPSNR ${dPsnr.toExponential(1)} dB).`
       : `the browser run differs (ΔPSNR ${dPsnr.toFixed(3)} dB): a different backend can round differently and sample another token.`);
-  return {same, text};
+  return { same, text };
 }
 
 /** One line comparing the browser run with the Node sweep's numbers for the same cell. */

@@ -25,13 +25,42 @@ export function compareControls(ctx: ExplorerContext): HTMLElement[] {
   const heads = Array.from({ length: ctx.dims.numLayers * H }, (_, i) => ({ value: i, text: ctx.headLabel(i) }));
   const schedOpts = (ctx.opts.scheduleMethods ?? []).map((m) => ({ value: m, text: m }));
   return [
-    select("compare with", "hx-cmp", [{ value: "none", text: "nothing" }, { value: "head", text: "another head" }, { value: "image", text: "another image" }, ...(schedOpts.length ? [{ value: "schedule", text: "a cache schedule" }] : [])], state.cmp, (v) => void ctx.update({ cmp: v as ExplorerState["cmp"] })),
-    ...(state.cmp === "head" ? [select("head", "hx-cmp-head", heads, state.cmpLayer * H + state.cmpHead, (v) => void ctx.update({ cmpLayer: Math.floor(v / H), cmpHead: v % H }))] : []),
-    ...(state.cmp === "image" ? [select("image", "hx-cmp-image", ctx.idx.images.map((_, i) => ({ value: i, text: ctx.imageLabel(i) })), state.cmpImage, (v) => void ctx.update({ cmpImage: v }))] : []),
+    select(
+      "compare with",
+      "hx-cmp",
+      [
+        { value: "none", text: "nothing" },
+        { value: "head", text: "another head" },
+        { value: "image", text: "another image" },
+        ...(schedOpts.length ? [{ value: "schedule", text: "a cache schedule" }] : []),
+      ],
+      state.cmp,
+      (v) => void ctx.update({ cmp: v as ExplorerState["cmp"] }),
+    ),
+    ...(state.cmp === "head"
+      ? [select("head", "hx-cmp-head", heads, state.cmpLayer * H + state.cmpHead, (v) => void ctx.update({ cmpLayer: Math.floor(v / H), cmpHead: v % H }))]
+      : []),
+    ...(state.cmp === "image"
+      ? [
+          select(
+            "image",
+            "hx-cmp-image",
+            ctx.idx.images.map((_, i) => ({ value: i, text: ctx.imageLabel(i) })),
+            state.cmpImage,
+            (v) => void ctx.update({ cmpImage: v }),
+          ),
+        ]
+      : []),
     ...(state.cmp === "schedule"
       ? [
           select("method", "hx-sched", schedOpts, state.sched, (v) => void ctx.update({ sched: v })),
-          select("budget", "hx-budget", SCHEDULE_BUDGETS_PERCENT.map((b) => ({ value: b, text: `${b} %` })), state.budget, (v) => void ctx.update({ budget: v })),
+          select(
+            "budget",
+            "hx-budget",
+            SCHEDULE_BUDGETS_PERCENT.map((b) => ({ value: b, text: `${b} %` })),
+            state.budget,
+            (v) => void ctx.update({ budget: v }),
+          ),
         ]
       : []),
   ];

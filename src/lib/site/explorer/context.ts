@@ -36,7 +36,10 @@ export const imageLabel = (idx: ExplorerIndex, i: number): string => `${idx.imag
 export const scaleLabel = (patchNums: readonly number[], t: number): string => `${t} (${patchNums[t]}×${patchNums[t]})`;
 
 /** The locked head first, then the combined ones (l·H + h). */
-export const selectedHeads = (state: Pick<ExplorerState, "layer" | "head" | "combine">, numHeads: number): number[] => [state.layer * numHeads + state.head, ...state.combine];
+export const selectedHeads = (state: Pick<ExplorerState, "layer" | "head" | "combine">, numHeads: number): number[] => [
+  state.layer * numHeads + state.head,
+  ...state.combine,
+];
 
 /** Rows of one image and branch indexed by l·H + h (holes where a head has no row). */
 export function headRowIndex(rows: readonly HeadRow[], dims: Pick<Dims, "numLayers" | "numHeads">): (image: number, branch: Branch) => HeadRow[] {

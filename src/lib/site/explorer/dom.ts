@@ -1,5 +1,9 @@
 // DOM helpers shared by the head explorer's views: element and <select> builders, HiDPI canvas sizing.
-export const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...children: (Node | string)[]): HTMLElementTagNameMap[K] => {
+export const el = <K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attrs: Record<string, string> = {},
+  ...children: (Node | string)[]
+): HTMLElementTagNameMap[K] => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
   e.append(...children);
@@ -7,7 +11,13 @@ export const el = <K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 };
 
 /** A labelled <select> (data-testid = testid) that calls `on` with the picked value (a number when `value` is one). */
-export function select<T extends string | number>(label: string, testid: string, options: { value: T; text: string }[], value: T, on: (v: T) => void): HTMLLabelElement {
+export function select<T extends string | number>(
+  label: string,
+  testid: string,
+  options: { value: T; text: string }[],
+  value: T,
+  on: (v: T) => void,
+): HTMLLabelElement {
   const s = el("select", { "data-testid": testid });
   for (const o of options) s.append(el("option", { value: String(o.value) }, o.text));
   s.value = String(value);

@@ -11,7 +11,13 @@ export const escapeXml = (s: string): string => s.replace(/&/g, "&amp;").replace
 export const plainHref = (svg: string): string => svg.replace(/ xmlns:ns\d+="http:\/\/www\.w3\.org\/1999\/xlink"/g, "").replace(/ ns\d+:href=/g, " href=");
 
 /** The SVG export: title at the top, the raster (CSS px w × h) below it, the legend (serialised SVG) under it. */
-export function svgDocument(o: { title: string; pngDataUrl: string; widthPx: number; heightPx: number; legend?: { svg: string; widthPx: number; heightPx: number } | null }): string {
+export function svgDocument(o: {
+  title: string;
+  pngDataUrl: string;
+  widthPx: number;
+  heightPx: number;
+  legend?: { svg: string; widthPx: number; heightPx: number } | null;
+}): string {
   const lw = o.legend?.widthPx ?? 0;
   const lh = o.legend?.heightPx ?? 0;
   return (
@@ -81,7 +87,13 @@ export async function exportBlob(src: ExportSource, format: "png" | "svg"): Prom
     pngDataUrl: url,
     widthPx: parseFloat(canvas.style.width) || canvas.width / 2,
     heightPx: parseFloat(canvas.style.height) || canvas.height / 2,
-    legend: legend ? { svg: new XMLSerializer().serializeToString(legend), widthPx: Number(legend.getAttribute("width")) || 360, heightPx: Number(legend.getAttribute("height")) || 50 } : null,
+    legend: legend
+      ? {
+          svg: new XMLSerializer().serializeToString(legend),
+          widthPx: Number(legend.getAttribute("width")) || 360,
+          heightPx: Number(legend.getAttribute("height")) || 50,
+        }
+      : null,
   });
   return new Blob([svg], { type: "image/svg+xml" });
 }

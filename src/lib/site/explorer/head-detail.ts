@@ -29,10 +29,17 @@ export function legendLabel(state: Pick<ExplorerState, "norm" | "sink">, sigma: 
 
 /** One head's labels and metrics in a line. */
 export const headFacts = (r: HeadRow, named = false): string =>
-  `${r.scalekv}${named ? " (ScaleKV)" : ""} · ${r.hack}${named ? " (HACK)" : ""} · ` + METRIC_NAMES.map((m) => `${METRIC_INFO[m].label} ${r[m].toFixed(3)}`).join(" · ");
+  `${r.scalekv}${named ? " (ScaleKV)" : ""} · ${r.hack}${named ? " (HACK)" : ""} · ` +
+  METRIC_NAMES.map((m) => `${METRIC_INFO[m].label} ${r[m].toFixed(3)}`).join(" · ");
 
 /** The caption under the matrix: rows, columns, pooling. */
-export function detailCaption(state: Pick<ExplorerState, "scale">, grid: readonly number[], patchNums: readonly number[], cols: number, labels: Pick<Labels, "scaleLabel">): string {
+export function detailCaption(
+  state: Pick<ExplorerState, "scale">,
+  grid: readonly number[],
+  patchNums: readonly number[],
+  cols: number,
+  labels: Pick<Labels, "scaleLabel">,
+): string {
   return `Rows: query tokens${state.scale >= 0 ? ` of scale ${labels.scaleLabel(state.scale)}` : ", scale by scale (coarse at top)"}; columns: key tokens of every visible scale; white lines = scale boundaries; white area = later scales (block-causal mask). ${grid.some((g, i) => g !== patchNums[i]) ? "Big scales are stored pooled to the grid " + grid.join(",") + "; " : ""}${cols > MAX_PIXELS ? `max-pooled to ${MAX_PIXELS} px per side.` : ""}`;
 }
 
@@ -44,7 +51,11 @@ export const scheduleNote = (scheduleLabel: string, selection: string, keptMass:
  * The schedule compared with (state.cmp = "schedule"): its view, or the provider's error; `dropped` greys
  * its dropped blocks of the locked head (null for a combination of heads, which it does not apply to).
  */
-export function resolveSchedule(state: ExplorerState, provider: ScheduleProvider | undefined, selectedCount: number): { view: ScheduleView | null; error: string; dropped: ((t: number, s: number) => boolean) | null } {
+export function resolveSchedule(
+  state: ExplorerState,
+  provider: ScheduleProvider | undefined,
+  selectedCount: number,
+): { view: ScheduleView | null; error: string; dropped: ((t: number, s: number) => boolean) | null } {
   if (state.cmp !== "schedule" || !provider) return { view: null, error: "", dropped: null };
   const sv = provider(state.sched, state.budget);
   if ("error" in sv) return { view: null, error: sv.error, dropped: null };
@@ -65,7 +76,13 @@ export function gridlines(lay: ScaleLayout, scale: number, c1: number): { x: num
 }
 
 /** Draw a packed matrix on a canvas under the current state; returns the colour top and the masses. */
-export function drawMatrix(ctx: Pick<ExplorerContext, "lay" | "sigma" | "opts">, state: ExplorerState, canvas: HTMLCanvasElement, A: PackedMatrix, dropped: ((t: number, s: number) => boolean) | null): { vmax: number; keptMass: number; totalMass: number } {
+export function drawMatrix(
+  ctx: Pick<ExplorerContext, "lay" | "sigma" | "opts">,
+  state: ExplorerState,
+  canvas: HTMLCanvasElement,
+  A: PackedMatrix,
+  dropped: ((t: number, s: number) => boolean) | null,
+): { vmax: number; keptMass: number; totalMass: number } {
   const p = poolMatrix(A, ctx.lay, { scale: state.scale, sink: state.sink, sigma: ctx.sigma, dropped });
   const top = colourTop(p, state.norm);
   const size = Math.min(ctx.opts.width ? ctx.opts.width / 2 - 30 : 440, 440);
@@ -119,10 +136,43 @@ export function legendFor(state: ExplorerState, sigma: number, vmax: number): El
 export function detailControls(ctx: ExplorerContext): HTMLElement[] {
   const state = ctx.state();
   return [
-    select("query rows", "hx-scale", [{ value: -1, text: "every scale" }, ...ctx.patchNums.map((_, t) => ({ value: t, text: `scale ${ctx.scaleLabel(t)}` }))], state.scale, (v) => void ctx.update({ scale: v })),
-    select("colour", "hx-color", [{ value: "log", text: "log (4 decades)" }, { value: "linear", text: "linear" }], state.color, (v) => void ctx.update({ color: v })),
-    select("normalise", "hx-norm", [{ value: "head", text: "per head (max of this view)" }, { value: "global", text: "global (probability 0–1)" }], state.norm, (v) => void ctx.update({ norm: v })),
-    select("sink scales", "hx-sink", [{ value: "show", text: "shown" }, { value: "mask", text: `masked (scales 0–${ctx.sigma - 1})` }], state.sink ? "mask" : "show", (v) => void ctx.update({ sink: v === "mask" })),
+    select(
+      "query rows",
+      "hx-scale",
+      [{ value: -1, text: "every scale" }, ...ctx.patchNums.map((_, t) => ({ value: t, text: `scale ${ctx.scaleLabel(t)}` }))],
+      state.scale,
+      (v) => void ctx.update({ scale: v }),
+    ),
+    select(
+      "colour",
+      "hx-color",
+      [
+        { value: "log", text: "log (4 decades)" },
+        { value: "linear", text: "linear" },
+      ],
+      state.color,
+      (v) => void ctx.update({ color: v }),
+    ),
+    select(
+      "normalise",
+      "hx-norm",
+      [
+        { value: "head", text: "per head (max of this view)" },
+        { value: "global", text: "global (probability 0–1)" },
+      ],
+      state.norm,
+      (v) => void ctx.update({ norm: v }),
+    ),
+    select(
+      "sink scales",
+      "hx-sink",
+      [
+        { value: "show", text: "shown" },
+        { value: "mask", text: `masked (scales 0–${ctx.sigma - 1})` },
+      ],
+      state.sink ? "mask" : "show",
+      (v) => void ctx.update({ sink: v === "mask" }),
+    ),
   ];
 }
 
@@ -149,7 +199,9 @@ export function createHeadDetail(ctx: ExplorerContext) {
     info.replaceChildren(
       el("p", {}, detailCaption(state, ctx.grid, ctx.patchNums, Number(canvas.dataset.cols), ctx)),
       el("p", {}, heads.length === 1 && r ? headFacts(r, true) : ""),
-      ...(sched.dropped && sched.view ? [el("p", { "data-testid": "hx-schedule-note" }, scheduleNote(sched.view.label, label, res.keptMass, res.totalMass))] : []),
+      ...(sched.dropped && sched.view
+        ? [el("p", { "data-testid": "hx-schedule-note" }, scheduleNote(sched.view.label, label, res.keptMass, res.totalMass))]
+        : []),
       ...(sched.error ? [el("p", { class: "heatkv-error" }, `⚠ ${sched.error}`)] : []),
       ...(sched.view && heads.length > 1 ? [el("p", {}, "Schedule greying applies to a single locked head (clear the combination).")] : []),
     );

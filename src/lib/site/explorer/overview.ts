@@ -19,7 +19,10 @@ export function overviewCellPx(numHeads: number, widthPx = 900): { cellPx: numbe
 
 /** [min, max] of a metric over the heads that have a row (±Infinity when none). */
 export function metricRange(rows: readonly (HeadRow | undefined)[], metric: MetricName): [number, number] {
-  const v = rows.filter((r): r is HeadRow => !!r).map((r) => r[metric]).filter(Number.isFinite);
+  const v = rows
+    .filter((r): r is HeadRow => !!r)
+    .map((r) => r[metric])
+    .filter(Number.isFinite);
   return [Math.min(...v), Math.max(...v)];
 }
 
@@ -70,7 +73,12 @@ export function headAt(order: readonly number[], dims: Pick<Dims, "numLayers" | 
 }
 
 /** State → what the overview draws. */
-export function overviewModel(state: ExplorerState, rows: readonly (HeadRow | undefined)[], dims: Pick<Dims, "numLayers" | "numHeads">, opts: { widthPx?: number; imageLabel: string }): OverviewModel {
+export function overviewModel(
+  state: ExplorerState,
+  rows: readonly (HeadRow | undefined)[],
+  dims: Pick<Dims, "numLayers" | "numHeads">,
+  opts: { widthPx?: number; imageLabel: string },
+): OverviewModel {
   const { numLayers: NL, numHeads: H } = dims;
   const { cellPx, thumbPx } = overviewCellPx(H, opts.widthPx);
   const order = overviewOrder(rows, state.metric, state.sort, NL * H);
@@ -118,7 +126,11 @@ export function thumbnailPixels(rows: readonly (HeadRow | undefined)[], K: numbe
 
 /** The tip's text (HTML) for one head. */
 export function tipHtml(r: HeadRow, label: string): string {
-  return `<b>${label}</b> · ${r.scalekv} · ${r.hack}<br>` + METRIC_NAMES.map((m) => `${METRIC_INFO[m].label}: ${r[m].toFixed(3)}`).join("<br>") + `<br><i>click: lock · shift-click: combine</i>`;
+  return (
+    `<b>${label}</b> · ${r.scalekv} · ${r.hack}<br>` +
+    METRIC_NAMES.map((m) => `${METRIC_INFO[m].label}: ${r[m].toFixed(3)}`).join("<br>") +
+    `<br><i>click: lock · shift-click: combine</i>`
+  );
 }
 
 /** Paint a model on the overview canvas; `thumbs` is thumbnailPixels() as a canvas. */
@@ -207,7 +219,10 @@ export function createOverview(ctx: ExplorerContext) {
     caption.textContent = model.caption;
     legend.replaceChildren(
       Plot.legend({ color: { type: "linear", domain: model.range, interpolate: interpolateYlOrRd, label: model.legendLabel }, width: 320 }) as Element,
-      (thumbLegend ??= Plot.legend({ color: { type: "sqrt", domain: [0, 1], interpolate: interpolateViridis, label: "thumbnail: mean attention mass of target on source (0–1)" }, width: 320 }) as Element),
+      (thumbLegend ??= Plot.legend({
+        color: { type: "sqrt", domain: [0, 1], interpolate: interpolateViridis, label: "thumbnail: mean attention mass of target on source (0–1)" },
+        width: 320,
+      }) as Element),
     );
   }
   return { canvas, tip, legend, caption, draw };

@@ -67,7 +67,14 @@ export function pyramidOverlay(A: PackedMatrix | null, lay: ScaleLayout, grid: r
 export const overlayAlpha = (v: number, gmax: number): number => 0.85 * (gmax > 0 ? Math.sqrt(v / gmax) : 0);
 
 /** The sentence under the pyramid. */
-export function pyramidInfo(state: ExplorerState, heads: readonly number[], o: PyramidOverlay, lay: ScaleLayout, grid: readonly number[], labels: Pick<ExplorerContext, "headLabel" | "scaleLabel">): string {
+export function pyramidInfo(
+  state: ExplorerState,
+  heads: readonly number[],
+  o: PyramidOverlay,
+  lay: ScaleLayout,
+  grid: readonly number[],
+  labels: Pick<ExplorerContext, "headLabel" | "scaleLabel">,
+): string {
   if (state.patch < 0) return "Click a token (cell) on any scale to see where its attention goes.";
   const tq = o.tokenScale;
   const i = state.patch - lay.begin[tq];
@@ -88,7 +95,15 @@ export function rgbToRgba(rgb: Uint8Array, S: number): Uint8ClampedArray {
 }
 
 /** Paint scale s: its image (grey when the set has none), the overlay, the token grid, the clicked token. */
-export function drawPyramidScale(canvas: HTMLCanvasElement, image: CanvasImageSource | null, sizePx: number, g: number, overlay: ScaleOverlay | null, gmax: number, clickedCell: number | null): void {
+export function drawPyramidScale(
+  canvas: HTMLCanvasElement,
+  image: CanvasImageSource | null,
+  sizePx: number,
+  g: number,
+  overlay: ScaleOverlay | null,
+  gmax: number,
+  clickedCell: number | null,
+): void {
   const c = sizeCanvas(canvas, sizePx, sizePx);
   c.imageSmoothingEnabled = false;
   if (image) c.drawImage(image, 0, 0, sizePx, sizePx);
@@ -140,14 +155,26 @@ export function createPyramid(ctx: ExplorerContext) {
   box.append(...canvases.map((c, t) => el("figure", {}, c, el("figcaption", {}, `scale ${ctx.scaleLabel(t)}`))));
   const rebuildControls = () =>
     controls.replaceChildren(
-      select("direction", "hx-dir", [{ value: "gives", text: "attention this patch gives (to earlier scales)" }, { value: "receives", text: "who attends to this patch (later scales)" }], ctx.state().dir, (v) => void ctx.update({ dir: v })),
+      select(
+        "direction",
+        "hx-dir",
+        [
+          { value: "gives", text: "attention this patch gives (to earlier scales)" },
+          { value: "receives", text: "who attends to this patch (later scales)" },
+        ],
+        ctx.state().dir,
+        (v) => void ctx.update({ dir: v }),
+      ),
     );
   const imgCache = new Map<number, Promise<HTMLCanvasElement[] | null>>();
   /** the decoded images of every scale of an image (fetched once) */
   function images(image: number): Promise<HTMLCanvasElement[] | null> {
     if (!imgCache.has(image)) {
       const S = ctx.idx.model.imageSize;
-      imgCache.set(image, ctx.source.pyramid(image).then((p) => p?.map((rgb) => rgbaCanvas(rgbToRgba(rgb, S), S, S)) ?? null));
+      imgCache.set(
+        image,
+        ctx.source.pyramid(image).then((p) => p?.map((rgb) => rgbaCanvas(rgbToRgba(rgb, S), S, S)) ?? null),
+      );
     }
     return imgCache.get(image)!;
   }

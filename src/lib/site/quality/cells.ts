@@ -15,12 +15,29 @@ export interface MetricOption {
 }
 
 export const METRIC_OPTIONS: MetricOption[] = [
-  {key: "psnr_db", label: "PSNR", axis: "PSNR vs full-cache image (dB)", higherIsBetter: true},
-  {key: "ssim", label: "SSIM", axis: "SSIM vs full-cache image (0–1)", higherIsBetter: true},
-  {key: "feature_distance", label: "feature distance (LPIPS-like proxy)", axis: "feature distance (emoji-classifier features, lower is better)", higherIsBetter: false},
-  {key: "token_agreement_last", label: "token agreement, last scale", axis: "token agreement at the last scale (fraction)", higherIsBetter: true},
-  {key: "fd_emoji", label: "FD-emoji (FID-like proxy, set-level)", axis: "FD-emoji vs the full-cache set (lower is better)", higherIsBetter: false, setLevel: true},
-  {key: "class_accuracy", label: "class accuracy (prompt-alignment proxy, set-level)", axis: "emoji-classifier accuracy on the prompted class (fraction)", higherIsBetter: true, setLevel: true}
+  { key: "psnr_db", label: "PSNR", axis: "PSNR vs full-cache image (dB)", higherIsBetter: true },
+  { key: "ssim", label: "SSIM", axis: "SSIM vs full-cache image (0–1)", higherIsBetter: true },
+  {
+    key: "feature_distance",
+    label: "feature distance (LPIPS-like proxy)",
+    axis: "feature distance (emoji-classifier features, lower is better)",
+    higherIsBetter: false,
+  },
+  { key: "token_agreement_last", label: "token agreement, last scale", axis: "token agreement at the last scale (fraction)", higherIsBetter: true },
+  {
+    key: "fd_emoji",
+    label: "FD-emoji (FID-like proxy, set-level)",
+    axis: "FD-emoji vs the full-cache set (lower is better)",
+    higherIsBetter: false,
+    setLevel: true,
+  },
+  {
+    key: "class_accuracy",
+    label: "class accuracy (prompt-alignment proxy, set-level)",
+    axis: "emoji-classifier accuracy on the prompted class (fraction)",
+    higherIsBetter: true,
+    setLevel: true,
+  },
 ];
 
 export interface Cell extends CellStat {
@@ -91,11 +108,25 @@ export function toCells(rows: readonly CellRow[], metric: string): Cell[] {
   return rows.map((r) => {
     const n = Number(r.n);
     const mean = r.mean === null ? Number.NaN : Number(r.mean);
-    const ci = setLevel ? {lo: Number.NaN, hi: Number.NaN} : ciFromMoments(n, mean, r.sd === null ? Number.NaN : Number(r.sd));
+    const ci = setLevel ? { lo: Number.NaN, hi: Number.NaN } : ciFromMoments(n, mean, r.sd === null ? Number.NaN : Number(r.sd));
     return {
-      label: r.label, method: r.method, ratio: Number(r.budget_ratio), n, mean, bytes: Number(r.bytes ?? Number.NaN),
-      infeasible: Boolean(r.infeasible), sd: Number(r.sd ?? Number.NaN), lo: ci.lo, hi: ci.hi, predicted: Number(r.predicted ?? Number.NaN),
-      bytesMatch: Boolean(r.bytes_match), identical: Number(r.identical ?? 0), fdEmoji: r.fd_emoji, accuracy: r.accuracy, ms: Number(r.ms ?? Number.NaN), message: r.message
+      label: r.label,
+      method: r.method,
+      ratio: Number(r.budget_ratio),
+      n,
+      mean,
+      bytes: Number(r.bytes ?? Number.NaN),
+      infeasible: Boolean(r.infeasible),
+      sd: Number(r.sd ?? Number.NaN),
+      lo: ci.lo,
+      hi: ci.hi,
+      predicted: Number(r.predicted ?? Number.NaN),
+      bytesMatch: Boolean(r.bytes_match),
+      identical: Number(r.identical ?? 0),
+      fdEmoji: r.fd_emoji,
+      accuracy: r.accuracy,
+      ms: Number(r.ms ?? Number.NaN),
+      message: r.message,
     };
   });
 }

@@ -9,7 +9,7 @@ import { metricOption, pct, queryCells } from "./cells.js";
 /** The headline for one metric over all cells (every budget, not the filtered view). */
 export async function queryHeadline(db: Database, metric: string, referenceRatio = 0.2): Promise<Headline> {
   const cells = await queryCells(db, metric);
-  return headline(cells, {higherIsBetter: metricOption(metric).higherIsBetter, referenceRatio});
+  return headline(cells, { higherIsBetter: metricOption(metric).higherIsBetter, referenceRatio });
 }
 
 /** The sentence above the headline table. */
@@ -26,7 +26,7 @@ export const headlineRows = (h: Headline) =>
     budget: r.ratio === null ? "not reached in the sweep" : pct(r.ratio),
     bytes: r.bytes === null ? "—" : formatBytes(r.bytes),
     mean: r.mean === null ? "—" : formatNumber(r.mean, 4),
-    saving: r.memorySaving === null ? "—" : `${r.memorySaving.toFixed(2)}×`
+    saving: r.memorySaving === null ? "—" : `${r.memorySaving.toFixed(2)}×`,
   }));
 
 export function headlineTable(h: Headline, metric: string): HTMLElement {
@@ -36,12 +36,14 @@ export function headlineTable(h: Headline, metric: string): HTMLElement {
   const p = document.createElement("p");
   p.textContent = headlineText(h, metric);
   div.append(p);
-  div.append(renderTable(headlineRows(h), [
-    {key: "method"},
-    {key: "budget", label: "smallest matching budget", align: "right"},
-    {key: "bytes", label: "peak KV (measured)", align: "right"},
-    {key: "mean", label: `mean ${m.label}`, align: "right"},
-    {key: "saving", label: "memory vs best baseline @ reference", align: "right"}
-  ]));
+  div.append(
+    renderTable(headlineRows(h), [
+      { key: "method" },
+      { key: "budget", label: "smallest matching budget", align: "right" },
+      { key: "bytes", label: "peak KV (measured)", align: "right" },
+      { key: "mean", label: `mean ${m.label}`, align: "right" },
+      { key: "saving", label: "memory vs best baseline @ reference", align: "right" },
+    ]),
+  );
   return div;
 }

@@ -9,36 +9,43 @@ const f4 = (v: number) => (Number.isFinite(v) ? formatNumber(v, 4) : "—");
 
 /** One display row per cell, by label then budget. */
 export function cellRows(cells: readonly Cell[]) {
-  return [...cells].sort((a, b) => byCodePoint(a.label, b.label) || a.ratio - b.ratio).map((c) => ({
-    method: c.label,
-    budget: pct(c.ratio),
-    bytes: c.infeasible ? "—" : `${formatBytes(c.bytes)}${c.bytesMatch ? " ✓" : " ≠ predicted"}`,
-    n: c.n,
-    value: c.infeasible ? "infeasible (below)" : `${f4(c.mean)}${Number.isFinite(c.lo) ? ` ± ${f4((c.hi - c.lo) / 2)}` : ""}`,
-    identical: c.infeasible ? "—" : `${(100 * c.identical).toFixed(0)} %`,
-    fd: c.fdEmoji === null ? "—" : f4(Number(c.fdEmoji)),
-    acc: c.accuracy === null ? "—" : `${(100 * Number(c.accuracy)).toFixed(1)} %`,
-    ms: c.infeasible ? "—" : formatMs(c.ms)
-  }));
+  return [...cells]
+    .sort((a, b) => byCodePoint(a.label, b.label) || a.ratio - b.ratio)
+    .map((c) => ({
+      method: c.label,
+      budget: pct(c.ratio),
+      bytes: c.infeasible ? "—" : `${formatBytes(c.bytes)}${c.bytesMatch ? " ✓" : " ≠ predicted"}`,
+      n: c.n,
+      value: c.infeasible ? "infeasible (below)" : `${f4(c.mean)}${Number.isFinite(c.lo) ? ` ± ${f4((c.hi - c.lo) / 2)}` : ""}`,
+      identical: c.infeasible ? "—" : `${(100 * c.identical).toFixed(0)} %`,
+      fd: c.fdEmoji === null ? "—" : f4(Number(c.fdEmoji)),
+      acc: c.accuracy === null ? "—" : `${(100 * Number(c.accuracy)).toFixed(1)} %`,
+      ms: c.infeasible ? "—" : formatMs(c.ms),
+    }));
 }
 
 /** "label @ budget: message" of every infeasible cell. */
-export const infeasibleLines = (cells: readonly Cell[]): string[] => cells.filter((c) => c.infeasible).map((c) => `${c.label} @ ${pct(c.ratio)}: ${c.message ?? "infeasible"}`);
+export const infeasibleLines = (cells: readonly Cell[]): string[] =>
+  cells.filter((c) => c.infeasible).map((c) => `${c.label} @ ${pct(c.ratio)}: ${c.message ?? "infeasible"}`);
 
 /** The cells as a table (infeasible cells with their message). */
 export function cellsTable(cells: readonly Cell[], metric: string): HTMLElement {
   const m = metricOption(metric);
-  const t = renderTable(cellRows(cells), [
-    {key: "method"},
-    {key: "budget", label: "budget", align: "right"},
-    {key: "bytes", label: "peak KV (measured; ✓ = predicted)", align: "right"},
-    {key: "n", label: "images", align: "right"},
-    {key: "value", label: `${m.label}: mean${m.setLevel ? "" : " ± 95 % CI"}`},
-    {key: "identical", label: "identical to full", align: "right"},
-    {key: "fd", label: "FD-emoji", align: "right"},
-    {key: "acc", label: "class acc.", align: "right"},
-    {key: "ms", label: "ms / image", align: "right"}
-  ], {caption: "Every (method, budget) cell of the sweep (Node, onnxruntime-node); FD-emoji and class accuracy are per cell (set-level)"});
+  const t = renderTable(
+    cellRows(cells),
+    [
+      { key: "method" },
+      { key: "budget", label: "budget", align: "right" },
+      { key: "bytes", label: "peak KV (measured; ✓ = predicted)", align: "right" },
+      { key: "n", label: "images", align: "right" },
+      { key: "value", label: `${m.label}: mean${m.setLevel ? "" : " ± 95 % CI"}` },
+      { key: "identical", label: "identical to full", align: "right" },
+      { key: "fd", label: "FD-emoji", align: "right" },
+      { key: "acc", label: "class acc.", align: "right" },
+      { key: "ms", label: "ms / image", align: "right" },
+    ],
+    { caption: "Every (method, budget) cell of the sweep (Node, onnxruntime-node); FD-emoji and class accuracy are per cell (set-level)" },
+  );
   t.dataset.testid = "quality-table";
   t.style.maxWidth = "100%";
   for (const td of t.querySelectorAll("td")) td.style.whiteSpace = "nowrap";
@@ -61,23 +68,27 @@ export function cellsTable(cells: readonly Cell[], metric: string): HTMLElement 
 }
 
 /** Rows of the tune-to-target table. */
-export const tuneRows = (found: readonly {label: string; cell: CellStat | null}[]) =>
-  found.map(({label, cell}) => ({
+export const tuneRows = (found: readonly { label: string; cell: CellStat | null }[]) =>
+  found.map(({ label, cell }) => ({
     method: label,
     budget: cell ? pct(cell.ratio) : "not reached in the sweep",
     bytes: cell ? formatBytes(cell.bytes) : "—",
-    mean: cell ? formatNumber(cell.mean, 4) : "—"
+    mean: cell ? formatNumber(cell.mean, 4) : "—",
   }));
 
 /** Table of the quality page's tune-to-target control. */
-export function tuneTable(found: readonly {label: string; cell: CellStat | null}[], metric: string, target: number): HTMLElement {
+export function tuneTable(found: readonly { label: string; cell: CellStat | null }[], metric: string, target: number): HTMLElement {
   const m = metricOption(metric);
-  const t = renderTable(tuneRows(found), [
-    {key: "method"},
-    {key: "budget", label: "smallest swept budget", align: "right"},
-    {key: "bytes", label: "peak KV (measured)", align: "right"},
-    {key: "mean", label: `mean ${m.label}`, align: "right"}
-  ], {caption: `Smallest budget with mean ${m.label} ${m.higherIsBetter ? "≥" : "≤"} ${target}`});
+  const t = renderTable(
+    tuneRows(found),
+    [
+      { key: "method" },
+      { key: "budget", label: "smallest swept budget", align: "right" },
+      { key: "bytes", label: "peak KV (measured)", align: "right" },
+      { key: "mean", label: `mean ${m.label}`, align: "right" },
+    ],
+    { caption: `Smallest budget with mean ${m.label} ${m.higherIsBetter ? "≥" : "≤"} ${target}` },
+  );
   t.dataset.testid = "tune-table";
   return t;
 }
