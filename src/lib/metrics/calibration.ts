@@ -7,7 +7,9 @@
 import type { VarModel } from "../var/runtime.js";
 import { scaleMass, tokenMass } from "./attention.js";
 
-export const STATS_SCHEMA_VERSION = "heatkv-stats/1";
+import { STATS_SCHEMA_VERSION } from "../schema/stats.js";
+
+export { STATS_SCHEMA_VERSION };
 
 export interface CalibrationSettings {
   cfg: number;

@@ -7,9 +7,34 @@
  *   mass[((l*H + h)*K + t)*K + s]         mean over prompts of  mean_{q∈t} Σ_{k∈s} A[q,k],  s ≤ t
  *                                         (s = t: the target scale's own keys; s > t: 0)
  */
-import { scas } from "../metrics/attention.js";
 import { ScheduleError, shown } from "./errors.js";
 import { type ScheduleModel, checkedShape } from "./shape.js";
+
+/**
+ * S-CAS exactly as docs/methods.md (heatkv): acc[l,h,s] = Σ_prompts Σ_{t > s} mass_cond[t, s];
+ * S-CAS[l,h,s] = acc / (#prompts · (K−1−s)) for σ ≤ s ≤ K−2, NaN otherwise.
+ * `mass(p, i, t, s)` returns the cond-row mass of prompt p, head i = l*H+h.
+ */
+export function scas(
+  numPrompts: number,
+  numHeadsTotal: number,
+  numScales: number,
+  sigma: number,
+  mass: (p: number, i: number, t: number, s: number) => number,
+): Float64Array {
+  const K = numScales;
+  if (!(Number.isInteger(sigma) && sigma >= 0 && sigma <= K - 2)) throw new Error(`sigma (sink scales) must be an integer in [0, ${K - 2}], got ${sigma}`);
+  if (!(numPrompts > 0)) throw new Error("S-CAS needs at least one calibration prompt");
+  const out = new Float64Array(numHeadsTotal * K).fill(Number.NaN);
+  for (let i = 0; i < numHeadsTotal; i++) {
+    for (let s = sigma; s <= K - 2; s++) {
+      let acc = 0;
+      for (let p = 0; p < numPrompts; p++) for (let t = s + 1; t <= K - 1; t++) acc += mass(p, i, t, s);
+      out[i * K + s] = acc / (numPrompts * (K - 1 - s));
+    }
+  }
+  return out;
+}
 
 export interface HeadScaleStats {
   configHash: string;

@@ -3,7 +3,8 @@
  * shared verbatim by DuckDB in Node (@duckdb/node-api) and in pages (DuckDB-wasm). Table name: `attention`.
  */
 
-export { STATS_SCHEMA_VERSION } from "../metrics/calibration.js";
+/** The statistics file format version (schema_version column). */
+export const STATS_SCHEMA_VERSION = "heatkv-stats/1";
 
 /** Columns of the scale-level table, in order, with their meaning (for docs and validation). */
 export const STATS_COLUMNS: [name: string, type: string, meaning: string][] = [
