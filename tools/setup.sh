@@ -1,22 +1,30 @@
 #!/usr/bin/env bash
 # Set-up on a fresh Debian machine (README: `npm run setup && npm run build`, then `npm test`).
-#  1. chromium from apt for the e2e tests (skipped when /usr/bin/chromium exists); needs root or sudo.
+#  1. from apt (skipped when present; needs root or sudo): chromium for the e2e tests, and Debian's PyTorch stack
+#     (python3-torch, python3-numpy, python3-onnx, python3-pil, libopenblas0-pthread) for the PyTorch-hook tests,
+#     which CI (CI=true) never skips.
 #  2. npm dependencies from package-lock.json with `npm install` (skipped when node_modules already matches).
 # Node >= 20 and npm must already be installed. Nothing else is downloaded: the site build is offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ -x /usr/bin/chromium ]; then
-  echo "setup: chromium present ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
+APT_PACKAGES=()
+[ -x /usr/bin/chromium ] || APT_PACKAGES+=(chromium)
+for p in python3-torch python3-numpy python3-onnx python3-pil libopenblas0-pthread; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || APT_PACKAGES+=("$p")
+done
+if [ ${#APT_PACKAGES[@]} -eq 0 ]; then
+  echo "setup: chromium and the PyTorch test packages present ($(/usr/bin/chromium --version 2>/dev/null || echo /usr/bin/chromium))"
 else
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then
-    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to apt-get install chromium" >&2; exit 1; }
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to apt-get install ${APT_PACKAGES[*]}" >&2; exit 1; }
     SUDO="sudo"
   fi
   export DEBIAN_FRONTEND=noninteractive
+  echo "setup: apt-get install ${APT_PACKAGES[*]}"
   $SUDO apt-get update
-  $SUDO apt-get install -y --no-install-recommends chromium
+  $SUDO apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
 fi
 
 # node_modules is up to date when npm's hidden lockfile lists every package of package-lock.json at the

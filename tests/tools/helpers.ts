@@ -32,4 +32,16 @@ export function pythonHas(mods: string[]): { ok: boolean; why: string } {
   return { ok: r.status === 0, why: (r.stderr || "").trim().split("\n").pop() ?? "" };
 }
 
+/**
+ * An environment skip (a missing Debian package) is a warning on a developer's machine and an error in CI
+ * (CI=true): `npm run setup` installs the packages there, so a skip would only hide a broken set-up.
+ */
+export function skipUnlessAvailable(suite: string, deps: { ok: boolean; why: string }, install: string): boolean {
+  if (deps.ok) return false;
+  const msg = `${suite}: ${PYTHON} lacks the retraining dependencies (${deps.why}); install them with \`${install}\` (npm run setup does)`;
+  if (process.env.CI === "true") throw new Error(`CI=true: ${msg}`);
+  console.warn(`${msg} — skipped`);
+  return true;
+}
+
 export const lastJson = (s: string) => JSON.parse(s.trim().split("\n").pop() ?? "{}");

@@ -3,11 +3,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { lastJson, python, pythonHas, sql } from "./helpers.js";
+import { lastJson, python, pythonHas, skipUnlessAvailable, sql } from "./helpers.js";
 
-const hasPython = pythonHas(["struct"]).ok;
+const noPython = skipUnlessAvailable("tests/tools/parquet-min", pythonHas(["struct"]), "apt-get install python3");
 
-describe.skipIf(!hasPython)("tools/parquet_min.py", () => {
+describe.skipIf(noPython)("tools/parquet_min.py", () => {
   const dir = mkdtempSync(join(tmpdir(), "heatkv-pqmin-"));
 
   for (const [rows, pageRows, enc] of [
@@ -53,7 +53,7 @@ import os; print(os.path.exists(${JSON.stringify(file)}))`;
   });
 });
 
-describe.skipIf(!hasPython)("tools/parquet_min.py files in a second reader", () => {
+describe.skipIf(noPython)("tools/parquet_min.py files in a second reader", () => {
   it.each(["plain", "dict"])("parquet-wasm (arrow-rs, the site's Parquet decoder) reads the same values and types (strings %s)", async (enc) => {
     const file = join(mkdtempSync(join(tmpdir(), "heatkv-pqmin-")), "w.parquet");
     const want = lastJson(python(["tools/parquet_min.py", file, "50", "16", enc]));

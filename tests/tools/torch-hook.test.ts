@@ -10,17 +10,16 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { calibrate } from "../../jobs/calibrate.js";
 import { SCALE_COLUMNS, validateStats } from "../../node/stats-store.js";
 import { type ModelConfig, parseConfig } from "../../src/lib/model/index.js";
-import { lastJson, PYTHON, python, pythonHas, ROOT, sql } from "./helpers.js";
+import { lastJson, PYTHON, python, pythonHas, ROOT, skipUnlessAvailable, sql } from "./helpers.js";
 
-const deps = pythonHas(["torch", "onnx", "numpy"]);
-if (!deps.ok) console.warn(`tests/tools/torch-hook: skipped — retraining dependencies missing (${PYTHON}: ${deps.why})`);
+const skip = skipUnlessAvailable("tests/tools/torch-hook", pythonHas(["torch", "onnx", "numpy"]), "apt-get install python3-torch python3-numpy python3-onnx");
 
 const PROMPTS = [
   { classIndex: 0, seed: 1, rank: "0", flags: [] },
   { classIndex: 1, seed: 1, rank: "1", flags: ["--plain"] }, // one shard with PLAIN strings, one dictionary-encoded
 ];
 
-describe.skipIf(!deps.ok)("torch hook vs TS calibration", () => {
+describe.skipIf(skip)("torch hook vs TS calibration", () => {
   const dir = mkdtempSync(join(tmpdir(), "heatkv-hook-"));
   const ts = join(dir, "ts", "attention.parquet");
   const shards = join(dir, "shards");
