@@ -59,7 +59,9 @@ export const heatkvRecalkv = defineMethod({
     const heat = (ratio: number) => {
       const b = { ...budget, ratio, tokens: ratio * fullTokens, given: `${budget.given} (token budget ${percent(ratio)})` };
       const c: MethodContext = { ...ctx, budget: b, limit: Math.floor(b.tokens + 1e-9) };
-      return heatkv.build(c, { sigma: p.sigma, strict: p.strict }) as { kind: "static"; keep: Uint32Array; details: Record<string, unknown> };
+      const o = heatkv.build(c, { sigma: p.sigma, strict: p.strict });
+      if (o.kind !== "static") throw new Error("heatkv+recalkv: heatkv built a dynamic schedule"); // never: heatkv is static
+      return { kind: o.kind, keep: o.keep, details: o.details ?? {} };
     };
     const peak = (keep: Uint32Array) => latentPeakBytes(model, keep, part, budget);
     const fits = (keep: Uint32Array) => peak(keep) <= budget.bytes * (1 + 1e-12) + 1e-9;
