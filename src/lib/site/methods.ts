@@ -15,7 +15,7 @@ export function methodInfo(name: string): MethodInfo {
 }
 
 /** Methods that take a parameter (e.g. "sigma"), in registry order. */
-export const methodsWithParam = (param: string): MethodInfo[] => listMethods().filter((m) => param in m.params);
+export const methodsWithParam = (param: string): MethodInfo[] => listMethods().filter((m) => Object.hasOwn(m.params, param));
 
 /** Names of the methods that ignore the budget and keep the full cache (the quality reference). */
 export const referenceMethods = (): string[] =>
@@ -37,7 +37,7 @@ export const compressingMethods = (): string[] => {
  */
 export function methodParams(method: string, controls: Record<string, ParamValue | undefined>): Record<string, ParamValue> {
   const { params } = methodInfo(method);
-  return Object.fromEntries(Object.entries(controls).filter((e): e is [string, ParamValue] => e[1] !== undefined && e[0] in params));
+  return Object.fromEntries(Object.entries(controls).filter((e): e is [string, ParamValue] => e[1] !== undefined && Object.hasOwn(params, e[0])));
 }
 
 /** Parameters that differ from the method's defaults, in the order the method declares them. */
