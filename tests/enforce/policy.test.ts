@@ -76,6 +76,21 @@ describe("scheduleToPolicy: dynamic (token level)", () => {
     const again = simulate(TINY, policy, attention);
     expect(sorted(again.fedKeys[3][0])).toEqual(want);
   });
+  it("h2o ranks by attention accumulated over every scale, not by the last scale's attention alone", () => {
+    // s1t0 is heavy at scale 1 only; scale 2 prefers others. Accumulated: s1t0 .51, s1t1 .21, s2t0 .15, s0t0 .145
+    // (s2t1 .14 next); last scale alone would keep s1t1 .2, s2t0 .15, s2t1 .14, s2t2 .13 instead.
+    const W: Record<number, Record<string, number>> = {
+      1: { [key(1, 0)]: 0.5 },
+      2: { [key(1, 1)]: 0.2, [key(2, 0)]: 0.15, [key(2, 1)]: 0.14, [key(2, 2)]: 0.13, [key(0, 0)]: 0.125, [key(1, 0)]: 0 },
+    };
+    const w = (t: number, s: number, tok: number) => W[t]?.[key(s, tok)] ?? 0.01;
+    const attention = (t: number, _lh: number, fs: Int16Array, ft: Int32Array, n: number) =>
+      Float32Array.from({ length: fs.length + n }, (_, i) => (i < fs.length ? w(t, fs[i], ft[i]) : w(t, t, i - fs.length)));
+    const policy = scheduleToPolicy(buildSchedule("h2o", TINY, "50%"), TINY);
+    // count 7 entering scale 3: recent floor(3.5) = 3 → scale 2 tokens 6, 7, 8; then the 4 heaviest accumulated
+    const want = [key(1, 0), key(1, 1), key(2, 0), key(0, 0), key(2, 6), key(2, 7), key(2, 8)].sort();
+    expect(sorted(simulate(TINY, policy, attention).fedKeys[3][0])).toEqual(want);
+  });
   it("snapkv: window (grid centre) first, then max-pooled attention of the current scale's queries", () => {
     const att2 = [0.5, 0.1, 0.2, 0.3, 0.4, 0.9, 0, 0, 0, 0, 0, 0, 0, 0.8];
     const attention = (t: number, _lh: number, fs: Int16Array, _ft: Int32Array, n: number) =>

@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { featureDistance, frechetDistance, psnr, ssim, symmetricEigen, tokenAgreement } from "../../src/lib/metrics/image.js";
 
@@ -54,4 +56,21 @@ describe("image metrics on known inputs", () => {
     expect(frechetDistance(A, B)).toBeCloseTo(9 + 4 / 3, 8);
     expect(() => frechetDistance([[1, 2]], [[1, 2]])).toThrow(/at least 2/);
   });
+});
+
+describe("PSNR and SSIM against an independent implementation (tests/metrics/fixtures/make-image-metrics.py)", () => {
+  // numpy, full 2-D Gaussian kernel, direct 2-D correlation, luma as a matrix product: a different code path
+  // that catches swapped luma weights, another window or σ, a wrong constant or a wrong border region
+  const ref = JSON.parse(readFileSync(join(import.meta.dirname, "fixtures", "image-metrics.json"), "utf8")) as {
+    size: number;
+    cases: { name: string; a: number[]; b: number[]; psnr_db: number; ssim: number }[];
+  };
+  for (const c of ref.cases) {
+    it(c.name, () => {
+      const a = Float32Array.from(c.a);
+      const b = Float32Array.from(c.b);
+      expect(Math.abs(psnr(a, b) - c.psnr_db)).toBeLessThan(1e-9);
+      expect(Math.abs(ssim(a, b, ref.size) - c.ssim)).toBeLessThan(1e-10);
+    });
+  }
 });
