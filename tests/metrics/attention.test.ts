@@ -66,5 +66,8 @@ describe("kendallTau", () => {
     // pairs: (1,2) conc, (1,3) conc, (2,3) tie in b → tau-b = 2 / sqrt(3·2)
     expect(kendallTau([1, 2, 3], [1, 2, 2])).toBeCloseTo(2 / Math.sqrt(6), 12);
     expect(kendallTau([1, Number.NaN, 3], [1, 5, 3])).toBe(1);
+    // a pair tied in BOTH rankings counts in neither factor of tau-b's denominator: pairs (0,1) tied in both,
+    // concordant (0,2) (1,2), discordant (0,3) (1,3) (2,3) → (2 − 3) / sqrt((6 − 1) · (6 − 1)) = −0.2
+    expect(kendallTau([1, 1, 2, 3], [5, 5, 6, 4])).toBeCloseTo(-0.2, 12);
   });
 });
