@@ -46,6 +46,9 @@ describe("KVCache", () => {
     const c = new KVCache(1, 1, 2, 1);
     c.appendLayer(0, present(1, 1, 3, 2, 0), present(1, 1, 3, 2, 0), 0);
     expect(() => c.keep(0, 0, [2, 1])).toThrow(/strictly increasing/);
+    // a duplicate index would keep one entry twice (and count its bytes twice)
+    expect(() => c.keep(0, 0, [1, 1])).toThrow(/strictly increasing integers in \[0, 3\), got 1 at 1/);
+    expect(() => c.keep(0, 0, [0.5])).toThrow(/strictly increasing integers/);
     expect(() => c.keep(0, 0, [3])).toThrow(/\[0, 3\)/);
     expect(() => c.head(1, 0)).toThrow(/no \(layer 1, head 0\)/);
     expect(() => c.appendLayer(0, present(1, 2, 3, 2, 0), present(1, 2, 3, 2, 0), 1)).toThrow(/expected \[1, 1, n, 2\]/);
