@@ -103,7 +103,9 @@ describe("head metrics on toy attention", () => {
     const bytes = packHead(A, layA);
     expect(bytes.length).toBe(21);
     const D = unpackHead(bytes, layA);
-    for (let i = 0; i < 25; i++) expect(D[i]).toBeCloseTo(A[i], 1);
+    // log8 codes: 0 stays exactly 0, everything else within the code's ±2.8 % relative bound
+    const near = (got: number, want: number) => (want === 0 ? got === 0 : Math.abs(got / want - 1) < 0.029);
+    for (let i = 0; i < 25; i++) expect(near(D[i], A[i]), `${i}: ${D[i]} vs ${A[i]}`).toBe(true);
     expect(D[1]).toBe(0); // above the block-causal boundary
     expect(Array.from(queryRow(A, layA, 2))).toEqual([0.5, 0, 0.5, 0, 0]);
     expect(Array.from(keyColumn(A, layA, 0))).toEqual([1, 0.5, 0.5, 0.5, 0.5]);
@@ -111,9 +113,9 @@ describe("head metrics on toy attention", () => {
     // packed probabilities: row q of scale 1 starts at 1 + 5(q − 1); A[2, 0] = ½, A[2, 2] = ½
     const P = decodePacked(bytes, layA);
     expect(P.length).toBe(21);
-    expect(P[layA.rowStart[2] + 0]).toBeCloseTo(0.5, 1);
-    expect(P[layA.rowStart[2] + 2]).toBeCloseTo(0.5, 1);
+    expect(near(P[layA.rowStart[2] + 0], 0.5)).toBe(true);
+    expect(near(P[layA.rowStart[2] + 2], 0.5)).toBe(true);
     expect(P[layA.rowStart[2] + 1]).toBe(0);
-    expect(P[0]).toBeCloseTo(1, 1);
+    expect(near(P[0], 1)).toBe(true);
   });
 });

@@ -10,7 +10,6 @@ describe("benchScheduleRecompute", () => {
     expect(new Set(rows.map((r) => r.config)).size).toBe(2);
     for (const r of rows) {
       expect(Number.isFinite(r.ms) && Number.isFinite(r.coldMs)).toBe(true);
-      expect(r.withinTarget).toBe(r.ms < RECOMPUTE_TARGET_MS);
       // generous bound so a loaded CI machine does not flake; `npm run bench` reports the real numbers
       expect(r.ms, `${r.config} ${r.method}`).toBeLessThan(RECOMPUTE_TARGET_MS * 5);
     }
