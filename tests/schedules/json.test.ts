@@ -402,10 +402,18 @@ describe("import: forged values that used to pass silently are refused (reliabil
   });
   it("budget fields that contradict budget.given or the model, maxCacheTokens and duplicate keep entries", () => {
     const b = base();
-    expect(() => importSchedule({ ...b, budget: { ...b.budget, unit: "bytes" } }, demo)).toThrow('field "budget.unit" is "bytes" but budget.given "25%" is in "percent"');
-    expect(() => importSchedule({ ...b, budget: { ...b.budget, tokens: b.budget.tokens + 1 } }, demo)).toThrow(/field "budget.tokens" is .* but ratio 0.25 of the full cache is 1092 token slots/);
-    expect(() => importSchedule({ ...b, budget: { ...b.budget, denominator: "a smaller cache" } }, demo)).toThrow(/field "budget.denominator" does not describe this model's full cache/);
-    expect(() => importSchedule({ ...b, model: { ...b.model, maxCacheTokens: 90 } }, demo)).toThrow('field "model.maxCacheTokens" must be Σ n_s over all but the last scale = 91, got 90');
+    expect(() => importSchedule({ ...b, budget: { ...b.budget, unit: "bytes" } }, demo)).toThrow(
+      'field "budget.unit" is "bytes" but budget.given "25%" is in "percent"',
+    );
+    expect(() => importSchedule({ ...b, budget: { ...b.budget, tokens: b.budget.tokens + 1 } }, demo)).toThrow(
+      /field "budget.tokens" is .* but ratio 0.25 of the full cache is 1092 token slots/,
+    );
+    expect(() => importSchedule({ ...b, budget: { ...b.budget, denominator: "a smaller cache" } }, demo)).toThrow(
+      /field "budget.denominator" does not describe this model's full cache/,
+    );
+    expect(() => importSchedule({ ...b, model: { ...b.model, maxCacheTokens: 90 } }, demo)).toThrow(
+      'field "model.maxCacheTokens" must be Σ n_s over all but the last scale = 91, got 90',
+    );
     const d = base();
     d.targets[2].keep[0][0] = [0, 0, 1];
     expect(() => importSchedule(d, demo)).toThrow('field "targets[2].keep[0][0][1]" keep lists must be strictly ascending, got 0 after 0');
