@@ -7,6 +7,7 @@ import { parseSeeds, runGenerate } from "../jobs/generate.js";
 import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
 import { readConfig, runSchedule } from "../jobs/schedule.js";
 import { registerSweepCommands } from "./sweep-cli.js";
+import { registerStatsCommands } from "./stats-cli.js";
 import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
 import { join } from "node:path";
 
@@ -97,6 +98,7 @@ program
   });
 
 registerSweepCommands(program);
+registerStatsCommands(program);
 
 program.parseAsync(process.argv).catch((e: Error) => {
   console.error(`heatkv: ${e.message}`);

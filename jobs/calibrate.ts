@@ -10,7 +10,7 @@ import type { ModelConfig } from "../src/lib/model/index.js";
 import { BrowserRuntime } from "../node/browser.js";
 import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
 import { Progress } from "../node/progress.js";
-import { finishedPrompts, mergeShards, promptId, settingsHash, writePromptShards } from "../node/stats-store.js";
+import { finishedPrompts, mergeShards, promptId, settingsHash, validateStats, writePromptShards } from "../node/stats-store.js";
 
 export type CalibrationBackend = "node" | "wasm" | "webgpu" | "auto";
 
@@ -138,6 +138,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         prompts.map((p) => promptId(p.classIndex, p.seed)),
         o.out,
       );
+      await validateStats(o.out, cfg); // the store the site's loaders ship and every reader uses: checked for meaning too
       log(`calibrate: wrote ${o.out} (${rows.scaleRows} rows) and its _tokens file (${rows.tokenRows} rows)`);
     } else {
       log(`calibrate: stopped after ${computed} new prompts; run again to resume`);

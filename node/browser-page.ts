@@ -1,10 +1,11 @@
 /**
- * Browser side of the Node jobs that run in headless chromium (bench, wasm/webgpu calibration): the same
- * VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by node/browser.ts.
+ * Browser side of the Node jobs that run in headless chromium (bench, wasm/webgpu calibration, generation for
+ * determinism checks): the same VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by
+ * node/browser.ts.
  */
 import * as ort from "onnxruntime-web";
 import { type CalibrationSettings, calibratePrompt, type Prompt } from "../src/lib/metrics/calibration.js";
-import { timeGenerations, VarModel } from "../src/lib/var/runtime.js";
+import { type GenerateOptions, timeGenerations, VarModel } from "../src/lib/var/runtime.js";
 import { hasWebGpuAdapter, type OrtWebModule, urlReader, webBackend, type WebPreference } from "../src/lib/var/web.js";
 
 let model: VarModel | null = null;
@@ -40,6 +41,22 @@ async function calibrate(prompt: Prompt, settings: CalibrationSettings) {
   return calibratePrompt(model, prompt, settings);
 }
 
+/**
+ * One full-cache generation: the sampled tokens per scale and, for the scales in `logitsAt`, the step's raw
+ * logits [rows, n, V] (determinism checks against onnxruntime-node: docs/reliability.md).
+ */
+async function generate(opts: Pick<GenerateOptions, "classIndex" | "seed" | "cfg" | "topK" | "topP" | "temperature">, logitsAt: number[] = []) {
+  if (!model) throw new Error("load() first");
+  const logits: Record<number, number[]> = {};
+  const r = await model.generate({
+    ...opts,
+    onScale: (_rec, obs) => {
+      if (logitsAt.includes(obs.scale) && obs.logits) logits[obs.scale] = Array.from(obs.logits);
+    },
+  });
+  return { tokens: r.tokens.map((t) => Array.from(t)), logits };
+}
+
 /** Adapter facts for `--backend auto`: a real GPU adapter, or none / a CPU fallback (SwiftShader). */
 async function webgpuInfo() {
   const nav = navigator as unknown as { gpu?: { requestAdapter(): Promise<{ info?: Record<string, string>; isFallbackAdapter?: boolean } | null> } };
@@ -50,4 +67,4 @@ async function webgpuInfo() {
   return { adapter: true, software: Boolean(a?.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(description), description };
 }
 
-Object.assign(globalThis, { heatkv: { load, bench, calibrate, webgpuInfo } });
+Object.assign(globalThis, { heatkv: { load, bench, calibrate, generate, webgpuInfo } });

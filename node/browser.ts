@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import type { CalibrationSettings, Prompt, PromptStats } from "../src/lib/metrics/calibration.js";
+import type { GenerateOptions } from "../src/lib/var/runtime.js";
 import { serveStatic, type StaticServer } from "./static-server.js";
 import { CHROMIUM, launchChromium } from "./chromium.js";
 import { MODEL_DIR } from "./node-backend.js";
@@ -38,7 +39,11 @@ type Api = {
   bench(n: number): Promise<{ total: number[]; ortMs: number[]; peak: number }>;
   calibrate(p: Prompt, s: CalibrationSettings): Promise<PromptStats>;
   webgpuInfo(): Promise<{ adapter: boolean; software: boolean; description: string }>;
+  generate(opts: BrowserGenerateOptions, logitsAt?: number[]): Promise<{ tokens: number[][]; logits: Record<number, number[]> }>;
 };
+
+/** What a page-side generation takes (plain data: it crosses into the page). */
+export type BrowserGenerateOptions = Pick<GenerateOptions, "classIndex" | "seed" | "cfg" | "topK" | "topP" | "temperature">;
 
 export class BrowserRuntime {
   private constructor(
@@ -93,6 +98,10 @@ export class BrowserRuntime {
   }
   webgpuInfo() {
     return this.call("webgpuInfo");
+  }
+  /** Full-cache generation in the page: tokens per scale, and the raw step logits of the scales in `logitsAt`. */
+  generate(opts: BrowserGenerateOptions, logitsAt: number[] = []) {
+    return this.call("generate", opts, logitsAt);
   }
 
   async close(): Promise<void> {

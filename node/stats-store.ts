@@ -2,8 +2,8 @@
  * The attention-statistics store (Parquet, schema "heatkv-stats/1", see docs/stats-schema.md):
  *   <name>.parquet         one row per (prompt, branch, layer, head, target_scale, source_scale): mass
  *   <name>_tokens.parquet  one row per (prompt, layer, head, target_scale, cached entry): mass (cond row)
- * Shards are written per prompt (temp file, then rename) and merged atomically. Readers validate the
- * schema version, the model's config hash and the columns, and name the file and field on any mismatch.
+ * Shards are written per prompt (temp file, then rename) and merged atomically. Readers validate every file
+ * for structure and meaning (node/stats-validate.ts) and name the file, the first offending row and the rule.
  * The columns are the schema's (src/lib/schema/stats.ts STATS_COLUMNS / TOKEN_STATS_COLUMNS), not a copy.
  */
 import { createHash } from "node:crypto";
@@ -14,6 +14,7 @@ import { type CalibrationSettings, type PromptStats, STATS_SCHEMA_VERSION } from
 import type { ModelConfig } from "../src/lib/model/index.js";
 import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../src/lib/schema/stats.js";
 import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules/stats.js";
+import { StatsFileError, validateStatsFiles } from "./stats-validate.js";
 
 /** Column name → DuckDB type, in order: the schema's one column list (src/lib/schema/stats.ts) as a map. */
 export type ColumnTypes = Readonly<Record<string, string>>;
@@ -25,12 +26,7 @@ export const SCALE_COLUMNS = columnTypes(STATS_COLUMNS);
 /** The token-level table's columns (TOKEN_STATS_COLUMNS); written in this order. */
 export const TOKEN_COLUMNS = columnTypes(TOKEN_STATS_COLUMNS);
 
-export class StatsFileError extends Error {
-  constructor(file: string, field: string, message: string) {
-    super(`${file}: ${field === "" ? "" : `field "${field}" `}${message}`);
-    this.name = "StatsFileError";
-  }
-}
+export { StatsFileError } from "./stats-validate.js";
 
 export const tokensPath = (statsPath: string) => statsPath.replace(/\.parquet$/, "") + "_tokens.parquet";
 export const promptId = (classIndex: number, seed: number) => `c${classIndex}_s${seed}`;
@@ -163,42 +159,14 @@ export async function mergeShards(dir: string, ids: string[], out: string): Prom
 }
 
 /**
- * Validate a stats Parquet file against the model: readable, has every column with the right type,
- * schema_version and config_hash match. Returns the number of rows and prompts.
+ * Validate a stats Parquet file against the model, for structure and meaning (node/stats-validate.ts: columns,
+ * schema_version, config_hash, no NULL/NaN/Inf, indices in the model's shape, mass in [0, 1], unique keys, both
+ * CFG branches, full coverage, Σ_s mass ≈ 1); throws one line naming the file, the first offending row and the
+ * rule. Returns the number of rows and prompts.
  */
 export async function validateStats(file: string, cfg: ModelConfig): Promise<{ rows: number; prompts: number }> {
-  if (!existsSync(file)) throw new StatsFileError(file, "", "not found (run `heatkv calibrate` first)");
-  return withDb(async (run) => {
-    let cols: Record<string, unknown>[];
-    try {
-      cols = await run(`DESCRIBE SELECT * FROM read_parquet(${sqlStr(file)})`);
-    } catch (e) {
-      throw new StatsFileError(file, "", `is not a readable Parquet file (${(e as Error).message.split("\n")[0]})`);
-    }
-    const types = new Map(cols.map((c) => [String(c.column_name), String(c.column_type)]));
-    for (const [name, type] of Object.entries(SCALE_COLUMNS)) {
-      if (!types.has(name)) throw new StatsFileError(file, name, `is missing (not a ${STATS_SCHEMA_VERSION} attention-stats file)`);
-      if (types.get(name) !== type) throw new StatsFileError(file, name, `has type ${types.get(name)}, expected ${type}`);
-    }
-    let meta: Record<string, unknown>[];
-    try {
-      meta = await run(`SELECT schema_version, config_hash, count(*) AS n, count(DISTINCT prompt) AS p FROM read_parquet(${sqlStr(file)}) GROUP BY ALL`);
-    } catch (e) {
-      throw new StatsFileError(file, "", `cannot be read (${(e as Error).message.split("\n")[0]})`);
-    }
-    if (meta.length === 0) throw new StatsFileError(file, "", "has no rows");
-    for (const m of meta) {
-      if (m.schema_version !== STATS_SCHEMA_VERSION)
-        throw new StatsFileError(file, "schema_version", `is "${m.schema_version}", this workbench reads "${STATS_SCHEMA_VERSION}"`);
-      if (m.config_hash !== cfg.configHash)
-        throw new StatsFileError(
-          file,
-          "config_hash",
-          `is "${m.config_hash}" but the model (${cfg.modelId}) has "${cfg.configHash}": statistics of another model`,
-        );
-    }
-    return { rows: meta.reduce((a, m) => a + Number(m.n), 0), prompts: meta.reduce((a, m) => a + Number(m.p), 0) };
-  });
+  const s = await validateStatsFiles([file], cfg);
+  return { rows: s.rows, prompts: s.prompts };
 }
 
 /** cond-row scale mass of a validated stats file as a dense array [prompt][L*H][K][K] (t, s), prompt list. */

@@ -126,7 +126,7 @@ def main():
     ap.add_argument("--top-p", type=float, default=0.95)
     ap.add_argument("--temperature", type=float, default=1.0)
     ap.add_argument("--out-dir", required=True)
-    ap.add_argument("--name", default=None, help="shard file name (default stats-<host>-<pid>-r<RANK>.parquet)")
+    ap.add_argument("--name", default=None, help="shard file name (default stats-c<class>_s<seed>-<settings>.parquet)")
     ap.add_argument("--weights", choices=["checkpoint", "onnx", "trained"], default="checkpoint")
     ap.add_argument("--model-dir", default=MODEL_DIR)
     ap.add_argument("--ts", default=None, help="TS calibration Parquet of the same prompt to compare with")
@@ -164,7 +164,7 @@ def main():
     _, toks = generate(var, vq, torch.tensor([args.cls]), args.cfg, g, top_k=args.top_k, top_p=args.top_p)
     rec.end_prompt()
     detach(handles)
-    shard = rec.write_shard(args.out_dir, args.name, dictionary=not args.plain)
+    shard = rec.write_shard(args.out_dir, args.name, dictionary=not args.plain)[0]  # one prompt: one shard
     res = dict(shard=shard, rows=len(rec.columns()["mass"]), weights=args.weights, fixture_logit_err=fixture_err,
                tokens=[t.flatten().tolist() for t in toks])
     fx_path = os.path.join(args.model_dir, "fixture.json")

@@ -6,9 +6,10 @@ target scale t and source scale s <= t the recorder stores
     mass = mean over the n_t queries of scale t of  sum_{k in scale s} softmax(q K^T * scale)[q, k]
 
 (full-cache generation: the masses over s sum to 1). Rows are written in exactly the schema of
-src/lib/schema/stats.ts STATS_COLUMNS (same names, order, DuckDB types) as one Parquet shard per process,
-`stats-<hostname>-<pid>-r<RANK>.parquet`, so many GPU nodes / processes can write into one folder and DuckDB
-reads `folder/*.parquet`. See docs/stats-schema.md.
+src/lib/schema/stats.ts STATS_COLUMNS (same names, order, DuckDB types) as one Parquet shard per prompt,
+`stats-c<class>_s<seed>-<settings>.parquet` (settings = a hash of the model's config hash and id and the sampler
+settings), so many GPU nodes / processes can write into one folder, DuckDB reads `folder/*.parquet`, and a
+re-run of the same prompt overwrites its shard instead of adding a duplicate. See docs/stats-schema.md.
 
     rec = ScaleStatsRecorder(patch_nums, num_layers, num_heads, config_hash, model_id, class_names,
                              cfg=3.0, top_k=1, top_p=0.95, temperature=1.0)
@@ -16,16 +17,19 @@ reads `folder/*.parquet`. See docs/stats-schema.md.
     rec.begin_prompt(class_index, seed)        # resets the per-layer key caches
     ... one full-cache generation (scales in order) ...
     rec.end_prompt()
-    rec.write_shard("stats/")                  # -> stats/stats-<host>-<pid>-r0.parquet
+    rec.write_shard("stats/")                  # -> stats/stats-c<class>_s<seed>-<settings>.parquet per prompt
     detach(handles)
 
 The hooks recompute the attention probabilities from q and the keys (they do not change what the model
 computes) and infer the target scale t of each call from its token count, which must be patch_nums[t]^2,
 scale after scale. Memory is bounded by chunking the queries (`max_elems` attention entries at a time).
+Non-finite queries or keys (NaN/Inf activations, e.g. an fp16 overflow) are refused with a FloatingPointError
+that says so, before anything is recorded.
 """
+import hashlib
+import json
 import math
 import os
-import socket
 import sys
 
 import numpy as np
@@ -50,10 +54,26 @@ def prompt_id(class_index, seed):
     return f"c{class_index}_s{seed}"
 
 
-def shard_name():
-    rank = os.environ.get("RANK", "0")
-    host = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in socket.gethostname()) or "host"
-    return f"stats-{host}-{os.getpid()}-r{rank}.parquet"
+def settings_hash(config_hash, model_id, cfg, top_k, top_p, temperature):
+    """10 hex digits of sha256 over the model and the sampler settings: part of every shard name."""
+    key = json.dumps({"h": str(config_hash), "m": str(model_id), "cfg": float(cfg), "k": int(top_k), "p": float(top_p),
+                      "t": float(temperature)}, sort_keys=True)
+    return hashlib.sha256(key.encode()).hexdigest()[:10]
+
+
+def shard_name(class_index, seed, settings):
+    """Deterministic shard name of one prompt: the same prompt and settings always map to the same file."""
+    return f"stats-{prompt_id(class_index, seed)}-{settings}.parquet"
+
+
+def check_finite(layer, t, **tensors):
+    """Refuse NaN/Inf activations: they would otherwise surface later as a confusing shape/layout error."""
+    for name, x in tensors.items():
+        if not bool(torch.isfinite(x).all()):
+            bad = int((~torch.isfinite(x)).sum())
+            raise FloatingPointError(
+                f"layer {layer}, scale {t}: {bad} non-finite value(s) (NaN/Inf) in the {name}: the model's activations "
+                "are not finite (e.g. an fp16 overflow or NaN weights); refusing to record statistics from this run")
 
 
 class ScaleStatsRecorder:
@@ -131,6 +151,7 @@ class ScaleStatsRecorder:
         (full cache, in scale order), logits = q @ keys^T * scale. Accumulates the per-source-scale masses."""
         B, H, n, _ = q.shape
         t = self.next_scale(layer, n)
+        check_finite(layer, t, queries=q, keys=keys)
         P = self.begin[t] + n
         if keys.shape[2] != P or keys.shape[1] != H or keys.shape[0] != B:
             raise RuntimeError(f"layer {layer}, scale {t}: keys {tuple(keys.shape)}, expected ({B}, {H}, {P}, d): "
@@ -155,9 +176,9 @@ class ScaleStatsRecorder:
         self._seen[layer] = t + 1
 
     # ---------------------------------------------------------------------------------------- rows
-    def columns(self):
-        """All finished prompts as heatkv-stats/1 columns (dict of lists / numpy arrays), rows ordered by
-        (prompt, branch, layer, head, target_scale, source_scale)."""
+    def columns(self, done=None):
+        """Finished prompts (default all; `done`: a subset of self.done) as heatkv-stats/1 columns (dict of lists /
+        numpy arrays), rows ordered by (prompt, branch, layer, head, target_scale, source_scale)."""
         L, H, K = self.L, self.H, self.K
         tt, ss = np.tril_indices(K)  # (t, s) with s <= t, t-major
         cols = {name: [] for name, _ in SCALE_COLUMNS}
@@ -168,7 +189,7 @@ class ScaleStatsRecorder:
         lh_h = np.tile(np.repeat(np.arange(H), len(tt)), L)
         lh_t = np.tile(tt, L * H)
         lh_s = np.tile(ss, L * H)
-        for c, s, acc in self.done:
+        for c, s, acc in (self.done if done is None else done):
             for b, branch in enumerate(("cond", "uncond")):
                 mass.append(acc[b][:, :, tt, ss].reshape(-1))
                 ints["layer"].append(lh_l)
@@ -194,16 +215,34 @@ class ScaleStatsRecorder:
         out["temperature"] = np.full(n, self.temperature)
         return out
 
+    @property
+    def settings(self):
+        return settings_hash(self.config_hash, self.model_id, self.cfg, self.top_k, self.top_p, self.temperature)
+
     def write_shard(self, directory, name=None, dictionary=True):
-        """Write every finished prompt of this process to <directory>/stats-<host>-<pid>-r<RANK>.parquet
-        (temp file + os.replace; rewriting it later includes all prompts so far). Returns the path.
-        dictionary=True (default) dictionary-encodes the string columns (~3x smaller); False: all PLAIN."""
+        """Write every finished prompt to its own shard <directory>/stats-c<class>_s<seed>-<settings>.parquet (temp
+        file + os.replace): deterministic names, so re-running a prompt overwrites its shard rather than adding a
+        duplicate that S-CAS would count twice. `name`: one file with all finished prompts instead. Returns the
+        paths written. dictionary=True (default) dictionary-encodes the string columns (~3x smaller); False: PLAIN."""
         if not self.done:
             raise RuntimeError("no finished prompt to write (begin_prompt ... end_prompt first)")
-        path = os.path.join(directory, name or shard_name())
-        write_parquet(path, SCALE_COLUMNS, self.columns(), key_value={"heatkv.schema": SCHEMA_VERSION},
-                      dictionary=dictionary)
-        return path
+        os.makedirs(directory, exist_ok=True)
+        if name:
+            groups = [(name, self.done)]
+        else:
+            by_prompt = {}
+            for entry in self.done:  # the last recording of a prompt wins, as on disk
+                by_prompt[(entry[0], entry[1])] = entry
+            groups = [(shard_name(c, s, self.settings), [e]) for (c, s), e in by_prompt.items()]
+        paths = []
+        for fname, done in groups:
+            path = os.path.join(directory, fname)
+            cols = self.columns(done)
+            if not np.isfinite(cols["mass"]).all():
+                raise FloatingPointError(f"{path}: non-finite masses computed; refusing to write")
+            write_parquet(path, SCALE_COLUMNS, cols, key_value={"heatkv.schema": SCHEMA_VERSION}, dictionary=dictionary)
+            paths.append(path)
+        return paths
 
 
 # ----------------------------------------------------------------------------------- attachments
@@ -286,6 +325,7 @@ def attach_foundation_var(var_model, recorder):
             with torch.no_grad():
                 q, k, dtype = _foundation_qk(module, x.detach())
                 t = recorder._seen[layer]
+                check_finite(layer, t, queries=q, keys=k)  # NaN would otherwise fail the cache-layout match below
                 P = recorder.begin[min(t, recorder.K - 1)] + k.shape[2]
                 keys = None
                 cached = getattr(module, "cached_k", None) if getattr(module, "caching", False) else None

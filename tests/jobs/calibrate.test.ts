@@ -112,7 +112,7 @@ describe("stats files: clear errors naming file and field", () => {
   });
   it("shape outside the model", async () => {
     const p = await rewrite("shape.parquet", `* REPLACE (layer + 10 AS layer)`);
-    await expect(readScaleMass(p, cfg)).rejects.toThrow(/shape\.parquet: field "layer\/head\/target_scale\/source_scale" has \(1\d, /);
+    await expect(readScaleMass(p, cfg)).rejects.toThrow(/shape\.parquet: field "layer" row 0 \(prompt c0_s1, branch cond, layer 10, .*\): must be in 0\.\.5/);
   });
 });
 

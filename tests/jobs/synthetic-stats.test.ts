@@ -29,7 +29,7 @@ describe("synthetic heatkv-stats/1 files", () => {
     const r = await writeSyntheticStats(file, small, opts);
     const K = small.patchNums.length;
     expect(r.rows).toBe(2 * 2 * 2 * 3 * 4 * ((K * (K + 1)) / 2));
-    const cfg = { configHash: syntheticConfigHash(small), modelId: small.modelId } as ModelConfig;
+    const cfg = { ...small, configHash: syntheticConfigHash(small), numClasses: opts.classes } as unknown as ModelConfig; // the shape the validator checks against
     expect(await validateStats(file, cfg)).toEqual({ rows: r.rows, prompts: 4 });
     const types = await sql(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
     expect(types.map((t) => [t.column_name, t.column_type])).toEqual(Object.entries(SCALE_COLUMNS));

@@ -1,7 +1,7 @@
 // tools/torch_hook.py against the TypeScript calibration: the same greedy prompts (cfg 3, top-k 1) through
 // PyTorch with the forward hook and through onnxruntime-node must give the same masses (|Δ| < 1e-4), and
-// DuckDB must read the per-process shards as one glob. Also FoundationVision/VAR's SelfAttention hook against
-// an explicit computation (tests/tools/foundation_var_hook.py). Needs /usr/bin/python3 with torch + onnx
+// DuckDB must read the per-prompt shards as one glob (a re-run overwrites, never duplicates; NaN runs are
+// refused). Also FoundationVision/VAR's SelfAttention hook against an explicit computation (tests/tools/foundation_var_hook.py). Needs /usr/bin/python3 with torch + onnx
 // (the retraining dependencies); without them the suite is skipped with the reason.
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { calibrate } from "../../jobs/calibrate.js";
 import { SCALE_COLUMNS, validateStats } from "../../node/stats-store.js";
+import { statsFilesOf, validateStatsFiles } from "../../node/stats-validate.js";
 import { type ModelConfig, parseConfig } from "../../src/lib/model/index.js";
 import { lastJson, PYTHON, python, pythonHas, ROOT, skipUnlessAvailable, sql } from "./helpers.js";
 
@@ -47,10 +48,10 @@ describe.skipIf(skip)("torch hook vs TS calibration", () => {
     expect(runs[0].fixture_tokens_match).toBe(true); // fixture.json greedy reference is class 0, cfg 3
   });
 
-  it("writes one shard per process, in the heatkv-stats/1 schema, that the stats store validates", async () => {
+  it("writes one shard per prompt, in the heatkv-stats/1 schema, that the stats store validates", async () => {
     const files = readdirSync(shards).filter((f) => f.endsWith(".parquet"));
     expect(files.length).toBe(2);
-    for (const f of files) expect(f).toMatch(/^stats-.+-\d+-r[01]\.parquet$/);
+    for (const f of files) expect(f).toMatch(/^stats-c[01]_s1-[0-9a-f]{10}\.parquet$/);
     const types = await sql(`DESCRIBE SELECT * FROM read_parquet('${glob}')`);
     expect(types.map((t) => [t.column_name, t.column_type])).toEqual(Object.entries(SCALE_COLUMNS));
     const K = cfg.patchNums.length;
@@ -77,6 +78,23 @@ describe.skipIf(skip)("torch hook vs TS calibration", () => {
       `SELECT max(abs(m - 1)) AS e FROM (SELECT sum(mass) AS m FROM read_parquet('${glob}') GROUP BY prompt, branch, layer, head, target_scale)`,
     );
     expect(Number(sums[0].e)).toBeLessThan(1e-5);
+  });
+
+  it("a re-run of a prompt into the same folder overwrites its shard (deterministic names): the folder stays valid", async () => {
+    const before = readdirSync(shards).sort();
+    const p = PROMPTS[0];
+    python(["tools/check_torch_hook.py", "--class", String(p.classIndex), "--seed", String(p.seed), "--out-dir", shards], { RANK: "1" }); // another rank, pid
+    expect(readdirSync(shards).sort()).toEqual(before);
+    expect(await validateStatsFiles(statsFilesOf(shards), cfg)).toMatchObject({ files: 2, prompts: 2 });
+  });
+
+  it("shard names come from prompt + settings, and non-finite activations are refused with a message that says so", () => {
+    const r = lastJson(python(["tests/tools/hook_guards.py"]));
+    expect(r.second).toEqual(r.first); // a second run of the same prompt and settings: the same file
+    expect(r.other_settings).not.toEqual(r.first);
+    expect(r.files).toEqual([...r.first, ...r.other_settings].sort());
+    expect(r.observe_nan).toMatch(/^FloatingPointError: layer 0, scale 0: 1 non-finite value\(s\) \(NaN\/Inf\) in the queries: .*refusing to record/);
+    expect(r.foundation_nan).toMatch(/^FloatingPointError: layer 0, scale 0: \d+ non-finite value\(s\) \(NaN\/Inf\) in the queries/); // was a cached_k layout error
   });
 
   it("FoundationVision/VAR SelfAttention hook matches an explicit computation (or says why it cannot run)", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { guidanceAt, Rng, sampleTokens, validateSampler } from "../../src/lib/var/sampler.js";
+import { guidanceAt, guidedRow, nucleusOf, Rng, sampleTokens, validateSampler } from "../../src/lib/var/sampler.js";
 
 const opts = { cfg: 3, topK: 0, topP: 1, temperature: 1 };
 
@@ -56,5 +56,33 @@ describe("sampleTokens", () => {
     expect(() => validateSampler({ ...opts, topP: 0 })).toThrow(/top-p/);
     expect(() => validateSampler({ ...opts, topK: -1 })).toThrow(/top-k/);
     expect(() => validateSampler({ ...opts, cfg: -1 })).toThrow(/cfg/);
+  });
+});
+
+describe("nucleusOf (the sampler's top-p cut and its decision margin)", () => {
+  const top = { cfg: 0, topK: 0, topP: 0.9, temperature: 1 };
+  it("keeps exactly the tokens sampleTokens can draw", () => {
+    const r = new Rng(9);
+    const logits = Float32Array.from({ length: 64 }, () => 4 * r.next());
+    const { kept } = nucleusOf(logits, top);
+    const seen = new Set<number>();
+    for (let i = 0; i < 20000; i++) seen.add(sampleTokens(logits, 1, 64, 0, false, top, r)[0]);
+    expect([...seen].sort((a, b) => a - b)).toEqual(kept);
+  });
+  it("margin = distance of the kept mass to topP · total, as a share of the total", () => {
+    // probabilities ∝ 5, 3, 1.5, 0.5 (total 10), top-p 0.9: 5 + 3 = 8 ≤ 9 keeps the third (9.5 > 9), margin min(9 − 8, 9.5 − 9)/10
+    const row = [5, 3, 1.5, 0.5].map(Math.log);
+    const n = nucleusOf(row, top);
+    expect(n.kept).toEqual([0, 1, 2]);
+    expect(n.margin).toBeCloseTo(0.05, 12);
+    // a near-tie: the third token brings the mass to 9 + 1e-9, just over the stop
+    const tie = nucleusOf([5, 3, 1 + 1e-9, 1 - 1e-9].map(Math.log), top);
+    expect(tie.margin).toBeLessThan(1e-8);
+    expect(nucleusOf(row, { ...top, topP: 1 }).margin).toBe(Infinity);
+  });
+  it("guidedRow forms (1+g)·cond − g·uncond as sampleTokens does", () => {
+    const l = new Float32Array([1, 3, 2, 0, /* uncond */ 0, 4, 0, 0]);
+    expect(Array.from(guidedRow(l, 1, 4, 1, true, 0))).toEqual([2, 2, 4, 0]);
+    expect(Array.from(guidedRow(l, 1, 4, 1, false, 0))).toEqual([1, 3, 2, 0]);
   });
 });

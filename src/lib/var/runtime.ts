@@ -27,6 +27,8 @@ export interface ScaleObservation {
   fedScale: Int16Array[];
   fedToken: Int32Array[];
   rows: number;
+  /** the step's logits [rows, tokens, vocab] (row 0 cond, row 1 uncond), before guidance and sampling */
+  logits?: Float32Array;
 }
 
 /**
@@ -282,6 +284,7 @@ export class VarModel {
         attn: Array.from({ length: L * H }, (_, i) => out[`attn_L${Math.floor(i / H)}_H${i % H}`].data as Float32Array),
         fedScale: fed.map((f) => f.scale),
         fedToken: fed.map((f) => f.token),
+        logits: out.logits.data as Float32Array,
       };
       if (t < K - 1) {
         cache.appendStep(out, t);

@@ -91,9 +91,31 @@ function sampleRow(row: Float64Array, prob: Float64Array, sorted: Float64Array, 
   let best = 0;
   for (let v = 1; v < V; v++) if (row[v] > row[best]) best = v;
   if (o.topK === 1) return best;
-  // Unnormalised probabilities once; find the smallest probability that stays (top-k, then top-p over the
-  // sorted values; ties at the cut stay), then sample among the kept tokens in index order — the same
-  // distribution as sampling in sorted order.
+  const { cut } = nucleusCut(row, best, prob, sorted, o);
+  let mass = 0;
+  for (let v = 0; v < V; v++) if (prob[v] >= cut) mass += prob[v];
+  let r = rng.next() * mass;
+  let last = best;
+  for (let v = 0; v < V; v++) {
+    if (prob[v] < cut) continue;
+    last = v;
+    r -= prob[v];
+    if (r < 0) return v;
+  }
+  return last;
+}
+
+/**
+ * Fills `prob` with the unnormalised probabilities exp((row − max)/T) and returns the smallest probability
+ * that stays (top-k, then top-p over the sorted values; ties at the cut stay): the sampler then draws among
+ * the kept tokens in index order — the same distribution as sampling in sorted order.
+ * `margin`: how close the top-p decision was, as a share of the candidates' mass: min(stop − mass before the
+ * last kept token, kept mass − stop) with stop = topP · mass (Infinity without top-p). A margin below the
+ * float32 rounding of the logits (~1e-6) means another backend may keep one token more or less
+ * (docs/reliability.md, "Node vs browser determinism").
+ */
+function nucleusCut(row: Float64Array, best: number, prob: Float64Array, sorted: Float64Array, o: SamplerOptions): { cut: number; margin: number } {
+  const V = row.length;
   const max = row[best];
   for (let v = 0; v < V; v++) prob[v] = Math.exp((row[v] - max) / o.temperature);
   // Only probabilities >= 1e-6 (relative to the best) can matter for a top-p < 0.999: all smaller ones
@@ -109,26 +131,45 @@ function sampleRow(row: Float64Array, prob: Float64Array, sorted: Float64Array, 
   const top = sorted.subarray(0, m).sort(); // native ascending numeric sort
   const kk = Math.min(k, m);
   let cut = o.topK > 0 ? top[m - kk] : 0;
+  let margin = Infinity;
   if (o.topP < 1) {
     let kSum = 0;
     for (let j = m - 1; j >= m - kk; j--) kSum += top[j];
     const stop = o.topP * kSum;
     let cum = 0;
+    let before = 0;
     for (let j = m - 1; j >= m - kk; j--) {
       if (cum > stop) break;
+      before = cum;
       cum += top[j];
       cut = top[j];
     }
+    margin = Math.min(stop - before, cum > stop ? cum - stop : Infinity) / kSum;
   }
-  let mass = 0;
-  for (let v = 0; v < V; v++) if (prob[v] >= cut) mass += prob[v];
-  let r = rng.next() * mass;
-  let last = best;
-  for (let v = 0; v < V; v++) {
-    if (prob[v] < cut) continue;
-    last = v;
-    r -= prob[v];
-    if (r < 0) return v;
-  }
-  return last;
+  return { cut, margin };
+}
+
+/**
+ * The sampler's nucleus for one guided logit row (diagnostics and tests; sampleTokens uses the same code):
+ * the kept token ids, the cut probability (relative to the best token) and the top-p decision margin.
+ */
+export function nucleusOf(row: ArrayLike<number>, o: SamplerOptions): { kept: number[]; cut: number; margin: number } {
+  const r = Float64Array.from(row);
+  const prob = new Float64Array(r.length);
+  let best = 0;
+  for (let v = 1; v < r.length; v++) if (r[v] > r[best]) best = v;
+  if (o.topK === 1) return { kept: [best], cut: 1, margin: Infinity };
+  const { cut, margin } = nucleusCut(r, best, prob, new Float64Array(r.length), o);
+  const kept: number[] = [];
+  for (let v = 0; v < r.length; v++) if (prob[v] >= cut) kept.push(v);
+  return { kept, cut, margin };
+}
+
+/** The guided logit row of position i: (1+g)·cond − g·uncond (cond only without CFG), as sampleTokens forms it. */
+export function guidedRow(logits: Float32Array, n: number, vocab: number, guidance: number, useUncond: boolean, i: number): Float64Array {
+  const row = new Float64Array(vocab);
+  const c = i * vocab;
+  const u = (n + i) * vocab;
+  for (let v = 0; v < vocab; v++) row[v] = useUncond ? (1 + guidance) * logits[c + v] - guidance * logits[u + v] : logits[c + v];
+  return row;
 }
