@@ -3,8 +3,9 @@
 // is created with O_EXCL and holds the owner's pid, its start time (/proc start ticks on Linux, so a reused
 // pid is not mistaken for the owner) and the host. A lock whose owner is gone is taken over; a live owner
 // makes the second process fail at once, naming the lock and the pid. (docs/reliability.md)
-import { closeSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
+import { dirname } from "node:path";
 import { pidAlive, writeError } from "./files.js";
 
 export interface LockInfo {
@@ -72,6 +73,11 @@ export function lockHeld(info: LockInfo): boolean {
 export function acquireLock(output: string, purpose: string): Lock {
   const path = lockPathFor(output);
   const info: LockInfo = { pid: process.pid, startTicks: processStartTicks(process.pid), startedAt: new Date().toISOString(), host: hostname(), purpose };
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+  } catch (e) {
+    throw writeError(dirname(path), e, "cannot create folder");
+  }
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {

@@ -83,11 +83,15 @@ export function guardOutputs(spec: GuardSpec): void {
       if (loc === resolvedLocation(i.path) || (ino !== null && ino === inodeKey(i.path)))
         throw new Error(`${o.what} ${o.path} is the input ${i.what} ${i.path}: refusing to overwrite an input (choose another output path)`);
     }
+    const named = join(resolvedLocation(dirname(resolve(o.path))), basename(o.path)); // the link itself, if it is one
     for (const d of modelDirs) {
-      if (within(loc, d)) throw new Error(`${o.what} ${o.path} is inside the model folder ${d}: refusing to write over shipped model files`);
+      if (within(named, d) || within(loc, d))
+        throw new Error(`${o.what} ${o.path} is inside the model folder ${d}: refusing to write over shipped model files`);
     }
     if (ino !== null && modelInodes.has(ino))
-      throw new Error(`${o.what} ${o.path} is the model file ${modelInodes.get(ino)} (a hard link): refusing to write over shipped model files`);
+      throw new Error(
+        `${o.what} ${o.path} is the model file ${modelInodes.get(ino)} (a hard link or symlink to it): refusing to write over shipped model files`,
+      );
     for (const s of seen) {
       if (loc === s.loc || (ino !== null && ino === s.ino))
         throw new Error(`${o.what} ${o.path} and ${s.o.what} ${s.o.path} are the same file: give them different paths`);

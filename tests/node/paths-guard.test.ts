@@ -39,7 +39,7 @@ describe("output guard", () => {
     expect(() => guardOutputs(spec(join(model, "recalkv", "new.parquet")))).toThrow(/is inside the model folder/);
     linkSync(join(model, "recalkv", "step_r25.onnx"), join(dir, "graph.onnx"));
     expect(() => guardOutputs(spec(join(dir, "graph.onnx")))).toThrow(
-      `--out ${join(dir, "graph.onnx")} is the model file ${join(model, "recalkv", "step_r25.onnx")} (a hard link)`,
+      `--out ${join(dir, "graph.onnx")} is the model file ${join(model, "recalkv", "step_r25.onnx")} (a hard link or symlink to it)`,
     );
   });
 
