@@ -34,7 +34,7 @@ modelOptions(
   .option("--low-rank <variant>", "run a ReCalKV low-rank variant (r75, r50, r25: data/model/recalkv) with its latent cache")
   .action(async (o) => {
     const model = await loadNodeModel(o.model, o.threads, o.lowRank);
-    await runGenerate(model, { ...o, seeds: parseSeeds(o.seeds) });
+    await runGenerate(model, { ...o, seeds: parseSeeds(o.seeds), modelDir: o.model });
   });
 
 const calibrateCmd = program

@@ -2,7 +2,7 @@
 // (scale, layer, head). Scale s has n_s = patch_nums[s]² tokens; every scale but the last is cached;
 // bytes = 2 (K, V) × head_dim × n_s × 4 (fp32) × 2 (CFG halves) — the block's size whether or not it is
 // cached (the full cache is the sum over cached rows; see fullCacheBytes in src/lib/model/bytes.ts).
-import { readFileSync } from "node:fs";
+import { READ_LIMITS, readJsonFile } from "../node/read-file.js";
 import { join } from "node:path";
 import { DEFAULT_BYTES_PER_ELEMENT, DEFAULT_CFG_ROWS, kvBlockBytes, modelShape, parseConfig, type ModelConfig } from "../src/lib/model/index.js";
 import type { Schema } from "../node/parquet.js";
@@ -33,7 +33,7 @@ export const CACHE_SHAPE_SCHEMA: Schema = {
 
 export function readModelConfig(dir = MODEL_DIR): ModelConfig {
   const path = join(dir, "config.json");
-  return parseConfig(JSON.parse(readFileSync(path, "utf8")), path);
+  return parseConfig(readJsonFile(path, { maxBytes: READ_LIMITS.config, what: "model config" }), path);
 }
 
 export function cacheShapeRows(config: ModelConfig): CacheShapeRow[] {

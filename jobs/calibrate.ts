@@ -1,8 +1,9 @@
 /**
  * Calibration job (`heatkv calibrate`, src/data/attention.parquet.ts): full-cache generation over classes ×
  * seeds, attention statistics per prompt × branch × layer × head × target × source scale into the Parquet
- * store. Resumable: one shard pair per prompt under <out>.shards/<settings-hash>/, merged atomically at
- * the end; an interrupted run redoes only unfinished prompts.
+ * store. Resumable: one shard pair per prompt under <out>.shards/<settings-hash>/, merged at the end into
+ * one unit (both files + a manifest written last); an interrupted run redoes only unfinished prompts. The
+ * output is checked before any work (not an input or model file, writable) and locked while it is written.
  */
 import { join } from "node:path";
 import { type CalibrationSettings, calibratePrompt, type Prompt, type PromptStats } from "../src/lib/metrics/calibration.js";
@@ -10,7 +11,11 @@ import type { ModelConfig } from "../src/lib/model/index.js";
 import { BrowserRuntime } from "../node/browser.js";
 import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
 import { Progress } from "../node/progress.js";
-import { finishedPrompts, mergeShards, promptId, settingsHash, validateStats, writePromptShards } from "../node/stats-store.js";
+import { finishedPrompts, mergeShards, promptId, settingsHash, tokensPath, validateStats, writePromptShards } from "../node/stats-store.js";
+import { cleanStaleTemps, ensureWritable, requireOutputPath } from "../node/files.js";
+import { guardOutputs, type NamedPath } from "../node/paths-guard.js";
+import { acquireLock } from "../node/lock.js";
+import { manifestPathFor } from "../node/store-unit.js";
 
 export type CalibrationBackend = "node" | "wasm" | "webgpu" | "auto";
 
@@ -92,9 +97,43 @@ export async function pickBackend(modelDir: string): Promise<{ backend: "node" |
   }
 }
 
+/** The files a calibration run writes for `out` (the store unit, its shards folder). */
+export function calibrationOutputs(out: string): NamedPath[] {
+  return [
+    { path: out, what: "--out" },
+    { path: tokensPath(out), what: "token-level file" },
+    { path: manifestPathFor(out), what: "store manifest" },
+    { path: `${out}.shards`, what: "shards folder" },
+  ];
+}
+
+/** A calibration store as an input of another command: its file, its token-level file and its manifest. */
+export function statsStoreInputs(stats: string | undefined, what = "--stats"): NamedPath[] {
+  if (!stats) return [];
+  return [
+    { path: stats, what },
+    { path: tokensPath(stats), what: `${what} token-level file` },
+    { path: manifestPathFor(stats), what: `${what} manifest` },
+  ];
+}
+
 export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const log = o.log ?? ((s: string) => console.error(s));
   const modelDir = o.modelDir ?? MODEL_DIR;
+  // before any work: the output is no input or model file, its folder is writable, no other writer runs
+  requireOutputPath(o.out, "--out");
+  guardOutputs({ outputs: calibrationOutputs(o.out), modelDirs: [modelDir] });
+  ensureWritable(o.out);
+  const lock = acquireLock(o.out, "heatkv calibrate");
+  try {
+    cleanStaleTemps([o.out, tokensPath(o.out), manifestPathFor(o.out)]);
+    return await calibrateLocked(o, log, modelDir);
+  } finally {
+    lock.release();
+  }
+}
+
+async function calibrateLocked(o: CalibrateOptions, log: (s: string) => void, modelDir: string): Promise<CalibrateResult> {
   const settings: CalibrationSettings = { ...DEFAULT_SETTINGS, ...o.settings };
   let backend = o.backend ?? "node";
   let backendReason = "requested";
@@ -139,7 +178,7 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
         o.out,
       );
       await validateStats(o.out, cfg); // the store the site's loaders ship and every reader uses: checked for meaning too
-      log(`calibrate: wrote ${o.out} (${rows.scaleRows} rows) and its _tokens file (${rows.tokenRows} rows)`);
+      log(`calibrate: wrote ${o.out} (${rows.scaleRows} rows), ${tokensPath(o.out)} (${rows.tokenRows} rows) and ${manifestPathFor(o.out)}`);
     } else {
       log(`calibrate: stopped after ${computed} new prompts; run again to resume`);
     }

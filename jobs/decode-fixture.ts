@@ -1,6 +1,6 @@
 // A reference decode for the site's ORT-web check: the f_hat and the PyTorch image of
 // data/model/fixture.json ("update": vq_decode(f_hat_next) = image), with the shapes from config.json.
-import { readFileSync } from "node:fs";
+import { READ_LIMITS, readJsonFile } from "../node/read-file.js";
 import { join } from "node:path";
 import type { ModelConfig } from "../src/lib/model/index.js";
 import type { DecodeFixture } from "../src/lib/schema/decode-fixture.js";
@@ -9,7 +9,7 @@ import { MODEL_DIR } from "../node/paths.js";
 export type { DecodeFixture };
 
 export function decodeFixture(config: ModelConfig, dir = MODEL_DIR): DecodeFixture {
-  const fixture = JSON.parse(readFileSync(join(dir, "fixture.json"), "utf8")) as {
+  const fixture = readJsonFile(join(dir, "fixture.json"), { maxBytes: READ_LIMITS.fixture, what: "model fixture" }) as {
     config_hash?: string;
     update: { f_hat_next: number[]; image: number[] };
   };

@@ -1,11 +1,19 @@
-/** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
+/**
+ * `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. Checked
+ * before any work: the output path (not empty, not the schedule or a model file, writable) and that the
+ * schedule fits the step graph; after generation every image's measured cache bytes must equal the
+ * schedule's prediction, else it fails without writing the image.
+ */
 import { MAX_SEED } from "../src/lib/var/sampler.js";
-import { readFileSync } from "node:fs";
 import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
 import { resolveClass } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { gridRgba, writePng } from "../node/png.js";
+import { ensureWritable, requireOutputPath } from "../node/files.js";
+import { guardOutputs } from "../node/paths-guard.js";
+import { READ_LIMITS, readTextFile } from "../node/read-file.js";
+import { MODEL_DIR } from "../node/paths.js";
 import { Progress } from "../node/progress.js";
 
 export interface GenerateCliOptions {
@@ -21,16 +29,42 @@ export interface GenerateCliOptions {
   zoom: number;
   /** path of a schedule JSON to enforce */
   schedule?: string;
+  /** the model folder (no output may be written into it); default data/model */
+  modelDir?: string;
 }
 
+/** A schedule JSON (bounded read: a regular file of at most 64 MiB, BOM stripped), validated against the model. */
 export function readSchedule(path: string, model: VarModel): Schedule {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw new Error(`${path}: not found`);
+  return parseScheduleJson(readTextFile(path, { maxBytes: READ_LIMITS.schedule, what: "schedule" }), model.config, path);
+}
+
+/**
+ * A schedule and the model's step graph must agree on the cache's width: a low-rank (ReCalKV) schedule
+ * runs its own variant, so `--low-rank` must name that variant or be absent; a full-width schedule cannot
+ * run on a low-rank variant (its byte accounting and keep lists are for full-width entries).
+ */
+export function checkScheduleFitsModel(schedule: Schedule, model: VarModel, file: string): void {
+  const running = model.variant?.id;
+  if (!schedule.lowRank && running !== undefined)
+    throw new Error(
+      `${file}: a full-width ${schedule.method} schedule cannot run on the low-rank variant ${running} (--low-rank); drop --low-rank, or build a recalkv / heatkv+recalkv schedule`,
+    );
+  if (schedule.lowRank && running !== undefined && running !== schedule.lowRank.variant)
+    throw new Error(
+      `${file}: the schedule is for low-rank variant ${schedule.lowRank.variant} but --low-rank is ${running}; drop --low-rank (the schedule picks its variant)`,
+    );
+}
+
+/** Every image's measured KV bytes per scale must equal the schedule's prediction; else one line naming the first difference. */
+export function checkMeasuredBytes(results: readonly GenerateResult[], schedule: Schedule, file: string): void {
+  for (const r of results) {
+    const pred = predictedBytes(schedule, r.sampler.cfg > 0 ? 2 : 1, 4);
+    for (const s of r.scales)
+      if (s.cacheBytes !== pred.perScale[s.scale])
+        throw new Error(
+          `${file}: measured KV cache bytes differ from the schedule's prediction (class ${r.classIndex} seed ${r.seed}, scale ${s.scale}: measured ${s.cacheBytes} B, predicted ${pred.perScale[s.scale]} B): the cache did not follow the schedule; no image written`,
+        );
   }
-  return parseScheduleJson(text, model.config, path);
 }
 
 /** The most seeds one list may name (a typo such as 1-100000000 is refused before any work starts). */
@@ -73,7 +107,16 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   const classes = o.grid ? (o.class ? [resolveClass(cfg, o.class)] : cfg.classes.map((_, i) => i)) : [resolveClass(cfg, o.class ?? "0")];
   const seeds = o.grid ? (o.seeds ?? parseSeeds("1-8")) : [o.seed];
   const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
-  const schedule = o.schedule ? readSchedule(o.schedule, model) : null;
+  // before any work: the output is no input or model file, not empty, and writable
+  requireOutputPath(o.out, "--out");
+  guardOutputs({
+    inputs: [o.schedule === undefined ? undefined : { path: o.schedule, what: "--schedule" }],
+    outputs: [{ path: o.out, what: "--out" }],
+    modelDirs: [o.modelDir ?? MODEL_DIR],
+  });
+  ensureWritable(o.out);
+  const schedule = o.schedule !== undefined ? readSchedule(o.schedule, model) : null;
+  if (schedule) checkScheduleFitsModel(schedule, model, o.schedule as string);
   // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
   if (schedule?.lowRank) {
     // the file's variant, widths and groups must be the shipped ones (the byte accounting relies on them)
@@ -96,6 +139,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     log(`schedule ${o.schedule}: ${schedule.method} at ${(100 * schedule.budget.ratio).toFixed(1)} % of ${schedule.budget.denominator}`);
     log("scale | kept entries (all heads) | measured bytes | predicted bytes");
     for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
+    checkMeasuredBytes(results, schedule, o.schedule as string);
   }
   const size = cfg.imageSize * o.zoom;
   writePng(

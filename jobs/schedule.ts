@@ -1,6 +1,8 @@
 /** `heatkv schedule`: build a schedule for the demo model (or any config) and write its JSON. */
-import { readFileSync } from "node:fs";
-import { writeAtomic } from "../node/files.js";
+import { ensureWritable, writeAtomic } from "../node/files.js";
+import { guardOutputs } from "../node/paths-guard.js";
+import { READ_LIMITS, readJsonFile } from "../node/read-file.js";
+import { statsStoreInputs } from "./calibrate.js";
 import {
   buildSchedule,
   getMethod,
@@ -15,19 +17,9 @@ import { parseParamPairs } from "../src/lib/schedules/spec.js";
 import { loadHeadScaleStats } from "../node/stats-store.js";
 import { loadLowRankManifest, MODEL_DIR } from "../node/node-backend.js";
 
+/** A model's config.json (bounded read: a regular file of at most 1 MiB), validated. */
 export function readConfig(path: string): ModelConfig {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    throw new Error(`${path}: not found`);
-  }
-  try {
-    return parseConfig(JSON.parse(text), path);
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new Error(`${path}: not valid JSON (${e.message})`);
-    throw e;
-  }
+  return parseConfig(readJsonFile(path, { maxBytes: READ_LIMITS.config, what: "model config" }), path);
 }
 
 /** `key=value` pairs → params (the spec grammar's parameters: src/lib/schedules/spec.ts; the method validates them). */
@@ -84,6 +76,16 @@ export function describeSchedule(s: Schedule, cfg: ModelConfig): string {
 }
 
 export async function runSchedule(cfg: ModelConfig, o: ScheduleCliOptions, log: (s: string) => void = console.log): Promise<Schedule> {
+  // before any work: no output overwrites the statistics, the model or the other output; both are writable
+  guardOutputs({
+    inputs: statsStoreInputs(o.stats),
+    outputs: [
+      o.out === undefined ? undefined : { path: o.out, what: "--out" },
+      o.referenceOrders === undefined ? undefined : { path: o.referenceOrders, what: "--reference-orders" },
+    ],
+    modelDirs: [o.model ?? MODEL_DIR],
+  });
+  for (const p of [o.out, o.referenceOrders]) if (p !== undefined) ensureWritable(p);
   const s = await makeSchedule(cfg, o);
   log(describeSchedule(s, cfg));
   if (o.out) {

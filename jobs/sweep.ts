@@ -6,7 +6,8 @@
  * Resumable and atomic: one JSON shard per (method, budget) cell under <out>.shards/<eval-set hash>/, named
  * by a hash of the schedule itself (so new statistics or parameters redo the cell), written to a temp file
  * and renamed. An interrupted run redoes only the missing cells; the Parquet outputs (per image, and per
- * cell) are written atomically once every cell is done.
+ * cell) are written as one unit (with a manifest written last) once every cell is done. The run holds
+ * `<out>.lock` and refuses an output that is one of its inputs (docs/reliability.md).
  */
 import { resolveParams } from "../src/lib/schedules/params.js";
 import { type MethodSpec, parseMethodSpec } from "../src/lib/schedules/spec.js";
@@ -30,13 +31,17 @@ import {
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
 import type { ModelConfig } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
-import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH } from "./calibrate.js";
+import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH, statsStoreInputs } from "./calibrate.js";
 import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
 import type { LowRankManifest } from "../src/lib/model/index.js";
 import { type ColumnType, type Row, toParquet } from "../node/parquet.js";
-import { writeAtomic } from "../node/files.js";
+import { cleanStaleTemps, ensureWritable, requireOutputPath, writeAtomic } from "../node/files.js";
 import { Progress } from "../node/progress.js";
 import { loadHeadScaleStats } from "../node/stats-store.js";
+import { guardOutputs, type NamedPath } from "../node/paths-guard.js";
+import { acquireLock } from "../node/lock.js";
+import { READ_LIMITS, readJsonFile } from "../node/read-file.js";
+import { manifestPathFor, writeUnit } from "../node/store-unit.js";
 
 /** Bump when a metric definition or the row layout changes: every cell is then recomputed. */
 export const SWEEP_VERSION = "heatkv-sweep/1";
@@ -418,7 +423,7 @@ export function cellSummaries(rows: readonly Row[]): Row[] {
 function readShard(file: string, key: string): CellShard | null {
   if (!existsSync(file)) return null;
   try {
-    const s = JSON.parse(readFileSync(file, "utf8")) as CellShard;
+    const s = readJsonFile(file, { maxBytes: READ_LIMITS.schedule, what: "sweep cell shard" }) as CellShard;
     if (s.version !== SWEEP_VERSION || s.key !== key || !Array.isArray(s.rows) || s.rows.length === 0) return null;
     return s;
   } catch {
@@ -426,10 +431,33 @@ function readShard(file: string, key: string): CellShard | null {
   }
 }
 
+/** The files a sweep writes for `out`: the per-image and per-cell Parquet files, their manifest, the shards folder. */
+export function sweepOutputs(out: string): NamedPath[] {
+  return [
+    { path: out, what: "--out" },
+    { path: cellsPath(out), what: "cells file" },
+    { path: manifestPathFor(out), what: "sweep manifest" },
+    { path: `${out}.shards`, what: "shards folder" },
+  ];
+}
+
+/** Before any work: outputs are no input (--stats) or model file and are writable; then the run holds `<out>.lock`. */
 export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
+  const out = requireOutputPath(o.out ?? DEFAULT_SWEEP_PATH, "--out");
+  guardOutputs({ inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: sweepOutputs(out), modelDirs: [o.modelDir ?? MODEL_DIR] });
+  ensureWritable(out);
+  const lock = acquireLock(out, "heatkv sweep");
+  try {
+    cleanStaleTemps([out, cellsPath(out), manifestPathFor(out)]);
+    return await sweepLocked(o, out);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepLocked(o: SweepOptions, out: string): Promise<SweepResult> {
   const t0 = performance.now();
   const log = o.log ?? ((s: string) => console.error(s));
-  const out = o.out ?? DEFAULT_SWEEP_PATH;
   const specs = (o.methods ?? defaultMethodSpecs()).map((s) => parseMethodSpec(s, "--methods"));
   // a typo in a parameter (heatkv:sigma=abc) is refused before any work, not stored as an infeasible cell
   for (const s of specs) resolveParams(s.method, getMethod(s.method).params, s.params, `--methods ${s.label}`);
@@ -545,8 +573,11 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   };
   if (complete) {
     const rows = cells.flatMap((c) => done.get(c)!.rows);
-    writeAtomic(out, await toParquet(sweepSchema(cfg.patchNums.length), rows));
-    writeAtomic(cellsPath(out), await toParquet(CELL_SCHEMA, cellSummaries(rows)));
+    // one unit: both files and a manifest written last (node/store-unit.ts)
+    writeUnit(out, [
+      { path: out, data: await toParquet(sweepSchema(cfg.patchNums.length), rows) },
+      { path: cellsPath(out), data: await toParquet(CELL_SCHEMA, cellSummaries(rows)) },
+    ]);
     result.rows = rows.length;
     log(`sweep: wrote ${out} (${rows.length} rows) and ${cellsPath(out)}`);
   } else {

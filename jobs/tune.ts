@@ -25,7 +25,13 @@ import {
   type ReferenceSet,
   rowsOf,
 } from "./sweep.js";
-import { writeAtomic } from "../node/files.js";
+import { ensureWritable, writeAtomic } from "../node/files.js";
+import { guardOutputs } from "../node/paths-guard.js";
+import { acquireLock } from "../node/lock.js";
+import { MODEL_DIR } from "../node/paths.js";
+import { DEFAULT_STATS_PATH, statsStoreInputs } from "./calibrate.js";
+import { readConfig } from "./schedule.js";
+import { join } from "node:path";
 
 export const METRIC_ALIASES: Record<string, SweepMetric> = {
   psnr: "psnr_db",
@@ -225,6 +231,45 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
   if (!(tol > 0 && tol < 1)) throw new Error(`--tolerance must be in (0, 1), got ${tol}`);
   const spec = parseMethodSpec(o.method);
   if (spec.method === "full") throw new Error("--method full has nothing to tune (it is the uncompressed reference)");
+  const modelDir = o.modelDir ?? MODEL_DIR;
+  const sigmaFixed = spec.method !== "heatkv" || "sigma" in spec.params;
+  let sigmas: (number | undefined)[] = [undefined];
+  if (!sigmaFixed) {
+    const K = readConfig(join(modelDir, "config.json")).patchNums.length;
+    sigmas = o.sigmas ?? DEFAULT_SIGMAS.filter((s) => s <= K - 2);
+    checkSigmas(sigmas as number[], K);
+  }
+  // before any work: the output is no input or model file and is writable; the run holds `<out>.lock`
+  if (o.out !== undefined) {
+    guardOutputs({ inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: [{ path: o.out, what: "--out" }], modelDirs: [modelDir] });
+    ensureWritable(o.out);
+  }
+  const lock = o.out !== undefined ? acquireLock(o.out, "heatkv tune") : null;
+  try {
+    return await tuneLocked(o, t0, log, metric, tol, spec, sigmas);
+  } finally {
+    lock?.release();
+  }
+}
+
+/** heatkv's σ search range: integers in [0, K−2] (σ = K−1 would leave no scale to prune). */
+export const DEFAULT_SIGMAS = [0, 1, 2, 3];
+export function checkSigmas(sigmas: readonly number[], K: number): void {
+  if (sigmas.length === 0) throw new Error("--sigmas: no σ to search");
+  for (const s of sigmas)
+    if (!Number.isInteger(s) || s < 0 || s > K - 2)
+      throw new Error(`--sigmas: σ = ${s} is outside [0, ${K - 2}] for heatkv on this model (K = ${K} scales; σ must be at most K−2)`);
+}
+
+async function tuneLocked(
+  o: TuneOptions,
+  t0: number,
+  log: (s: string) => void,
+  metric: SweepMetric,
+  tol: number,
+  spec: ReturnType<typeof parseMethodSpec>,
+  sigmas: (number | undefined)[],
+): Promise<TuneResult> {
   const ctx = await loadEvalContext({
     modelDir: o.modelDir,
     threads: o.threads,
@@ -242,9 +287,6 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     `tune: ${spec.label}, ${metric} target ${target(metric, o.target)} on the calibration prompts (${classes.length} classes × seeds ${calSeeds.join(",")}); full-cache references…`,
   );
   const calRef = await referenceSet(ctx, prompts(calSeeds));
-  const sigmaFixed = spec.method !== "heatkv" || "sigma" in spec.params;
-  const maxSigma = cfg.patchNums.length - 2;
-  const sigmas = sigmaFixed ? [undefined] : (o.sigmas ?? [0, 1, 2, 3]).filter((s) => s <= maxSigma);
   const candidates: TuneCandidate[] = [];
   for (const sigma of sigmas) {
     const params = sigma === undefined ? spec.params : { ...spec.params, sigma };

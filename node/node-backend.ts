@@ -1,5 +1,4 @@
 /** onnxruntime-node backend and model loading from a folder (CLI, jobs, data loaders, tests). */
-import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { MODEL_DIR } from "./paths.js";
 import * as ort from "onnxruntime-node";
@@ -7,11 +6,16 @@ import { type Backend, makeOrtBackend, type OrtModule } from "../src/lib/var/bac
 import { VarModel } from "../src/lib/var/runtime.js";
 import { LOW_RANK_MANIFEST, type LowRankManifest, parseLowRankManifest } from "../src/lib/model/index.js";
 import type { ModelConfig } from "../src/lib/model/index.js";
-import { readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
+import { modelFileLimit, readFileBounded, readJsonFile } from "./read-file.js";
 
 export { MODEL_DIR };
 
-/** CPU provider, ORT thread spinning off (2-core machines), `threads` intra-op threads. */
+// onnxruntime's own logging is off (fatal only): a failing run is reported once, by our error naming the
+// graph file (src/lib/var/backend.ts), not also as onnxruntime's coloured two-line log on stderr.
+ort.env.logLevel = "fatal";
+
+/** CPU provider, ORT thread spinning off (2-core machines), `threads` intra-op threads, ORT log severity fatal. */
 export function nodeBackend(threads = 1): Backend {
   return makeOrtBackend(
     ort as unknown as OrtModule,
@@ -21,21 +25,22 @@ export function nodeBackend(threads = 1): Backend {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: "all",
+      logSeverityLevel: 4,
       extra: { session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" } },
     },
   );
 }
 
-/** Reads `name` from `dir`, naming the full path when it is missing or unreadable. */
+/**
+ * Reads `name` from `dir`, naming the full path when it is missing, unreadable, not a regular file or over
+ * its size limit (config.json 1 MiB, graphs 2 GiB: node/read-file.ts), so a config.json symlinked to a
+ * device or FIFO is one error, not a hang.
+ */
 export function folderReader(dir: string) {
   return async (name: string): Promise<Uint8Array> => {
     const p = resolve(dir, name);
-    try {
-      return new Uint8Array(await readFile(p));
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new Error(`${p}: ${code === "ENOENT" ? "not found" : `cannot read (${code ?? (e as Error).message})`}`);
-    }
+    const b = readFileBounded(p, modelFileLimit(name));
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
   };
 }
 
@@ -46,17 +51,6 @@ export async function loadNodeModel(dir = MODEL_DIR, threads = 1, variant?: stri
 /** The model's ReCalKV variants (recalkv/recalkv.json), checked against its config and weights. */
 export function loadLowRankManifest(cfg: ModelConfig, dir = MODEL_DIR): LowRankManifest {
   const p = resolve(dir, LOW_RANK_MANIFEST);
-  let text: string;
-  try {
-    text = readFileSync(p, "utf8");
-  } catch {
-    throw new Error(`${p}: not found (run /usr/bin/python3 train/recalkv.py)`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${p}: not valid JSON (${(e as Error).message})`);
-  }
-  return parseLowRankManifest(raw, cfg, p);
+  if (!existsSync(p)) throw new Error(`${p}: not found (run /usr/bin/python3 train/recalkv.py)`);
+  return parseLowRankManifest(readJsonFile(p, modelFileLimit(p)), cfg, p);
 }

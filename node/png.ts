@@ -1,6 +1,5 @@
-/** PNG output for generated images (atomic: temp file then rename). */
-import { mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+/** PNG output for generated images (writeAtomic: temp file then rename, the temp file removed on failure). */
+import { writeAtomic } from "./files.js";
 import { PNG } from "pngjs";
 import { imageToRgba } from "../src/lib/var/runtime.js";
 
@@ -22,8 +21,5 @@ export function gridRgba(images: Float32Array[], size: number, cols: number, pad
 export function writePng(path: string, img: { width: number; height: number; data: Uint8Array }): void {
   const png = new PNG({ width: img.width, height: img.height });
   png.data = Buffer.from(img.data.buffer, img.data.byteOffset, img.data.byteLength);
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, PNG.sync.write(png));
-  renameSync(tmp, path);
+  writeAtomic(path, PNG.sync.write(png));
 }

@@ -2,8 +2,9 @@
  * The attention-statistics store (Parquet, schema "heatkv-stats/1", see docs/stats-schema.md):
  *   <name>.parquet         one row per (prompt, branch, layer, head, target_scale, source_scale): mass
  *   <name>_tokens.parquet  one row per (prompt, layer, head, target_scale, cached entry): mass (cond row)
- * Shards are written per prompt (temp file, then rename) and merged atomically. Readers validate every file
- * for structure and meaning (node/stats-validate.ts) and name the file, the first offending row and the rule.
+ * Shards are written per prompt (temp file, then rename) and merged as one unit with a manifest written last
+ * (<name>.manifest.json, node/store-unit.ts; readScaleMass checks it). Readers validate every file for structure
+ * and meaning (node/stats-validate.ts) and name the file, the first offending row and the rule.
  * The columns are the schema's (src/lib/schema/stats.ts STATS_COLUMNS / TOKEN_STATS_COLUMNS), not a copy.
  */
 import { createHash } from "node:crypto";
@@ -15,6 +16,8 @@ import type { ModelConfig } from "../src/lib/model/index.js";
 import { STATS_COLUMNS, TOKEN_STATS_COLUMNS } from "../src/lib/schema/stats.js";
 import { type HeadScaleStats, statsFromPromptMasses } from "../src/lib/schedules/stats.js";
 import { StatsFileError, validateStatsFiles } from "./stats-validate.js";
+import { writeError } from "./files.js";
+import { checkUnit, commitUnit } from "./store-unit.js";
 
 /** Column name → DuckDB type, in order: the schema's one column list (src/lib/schema/stats.ts) as a map. */
 export type ColumnTypes = Readonly<Record<string, string>>;
@@ -109,8 +112,14 @@ export async function writePromptShards(dir: string, cfg: ModelConfig, settings:
       ["s", join(dir, `${id}.parquet`)],
     ] as const) {
       const tmp = `${file}.${process.pid}.tmp`;
-      await run(`COPY ${table} TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-      renameSync(tmp, file);
+      try {
+        await run(`COPY ${table} TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+        renameSync(tmp, file);
+      } catch (e) {
+        throw writeError(file, e);
+      } finally {
+        rmSync(tmp, { force: true }); // gone after the rename; removes what a failed write left
+      }
     }
   });
 }
@@ -139,23 +148,45 @@ export async function finishedPrompts(dir: string, cfg: ModelConfig, warn: (s: s
   return done;
 }
 
-/** Merge the shards of `ids` into `out` and its _tokens file (each written to a temp file, then renamed). */
+/** How to rewrite a calibration store that is not whole (docs/stats-schema.md §3). */
+const redoStore = (file: string) => `rerun \`heatkv calibrate -o ${file}\` with the same settings (it resumes from its shards and rewrites both files)`;
+
+/** Refuse a calibration store whose two files were not written together (manifest missing or not matching). */
+export function checkStatsUnit(file: string): void {
+  checkUnit(file, [tokensPath(file)], redoStore(file));
+}
+
+/**
+ * Merge the shards of `ids` into `out` and its _tokens file as one unit: both are written to temp files,
+ * then committed with a manifest written last (node/store-unit.ts); readers check it.
+ */
 export async function mergeShards(dir: string, ids: string[], out: string): Promise<{ scaleRows: number; tokenRows: number }> {
   mkdirSync(dirname(out), { recursive: true });
-  return withDb(async (run) => {
-    const list = (suffix: string) => `[${ids.map((id) => sqlStr(join(dir, `${id}${suffix}.parquet`))).join(", ")}]`;
-    const counts: number[] = [];
-    for (const [suffix, file, order] of [
-      ["", out, "class_index, seed, branch, layer, head, target_scale, source_scale"],
-      ["_tokens", tokensPath(out), "class_index, seed, layer, head, target_scale, source_scale, token"],
-    ] as const) {
-      const tmp = `${file}.${process.pid}.tmp`;
-      await run(`COPY (SELECT * FROM read_parquet(${list(suffix)}) ORDER BY ${order}) TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
-      renameSync(tmp, file);
-      counts.push(Number((await run(`SELECT count(*) AS n FROM read_parquet(${sqlStr(file)})`))[0].n));
-    }
+  const staged: { path: string; tmp: string }[] = [];
+  try {
+    const counts = await withDb(async (run) => {
+      const list = (suffix: string) => `[${ids.map((id) => sqlStr(join(dir, `${id}${suffix}.parquet`))).join(", ")}]`;
+      const counts: number[] = [];
+      for (const [suffix, file, order] of [
+        ["", out, "class_index, seed, branch, layer, head, target_scale, source_scale"],
+        ["_tokens", tokensPath(out), "class_index, seed, layer, head, target_scale, source_scale, token"],
+      ] as const) {
+        const tmp = `${file}.${process.pid}.tmp`;
+        staged.push({ path: file, tmp });
+        try {
+          await run(`COPY (SELECT * FROM read_parquet(${list(suffix)}) ORDER BY ${order}) TO ${sqlStr(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+        } catch (e) {
+          throw writeError(file, e);
+        }
+        counts.push(Number((await run(`SELECT count(*) AS n FROM read_parquet(${sqlStr(tmp)})`))[0].n));
+      }
+      return counts;
+    });
+    commitUnit(out, staged);
     return { scaleRows: counts[0], tokenRows: counts[1] };
-  });
+  } finally {
+    for (const s of staged) rmSync(s.tmp, { force: true }); // no-op after the commit
+  }
 }
 
 /**
@@ -175,6 +206,7 @@ export async function readScaleMass(
   cfg: ModelConfig,
   branch: "cond" | "uncond" = "cond",
 ): Promise<{ prompts: { id: string; classIndex: number; seed: number }[]; mass: Float64Array; K: number }> {
+  checkStatsUnit(file);
   await validateStats(file, cfg);
   const K = cfg.patchNums.length;
   const LH = cfg.numLayers * cfg.numHeads;

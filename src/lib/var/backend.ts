@@ -70,7 +70,13 @@ export function makeOrtBackend(ort: OrtModule, name: string, sessionOptions: Rec
           for (const [k, t] of Object.entries(feeds)) {
             f[k] = new ort.Tensor(t.data instanceof BigInt64Array ? "int64" : "float32", t.data, t.dims);
           }
-          const out = await s.run(f);
+          let out: Record<string, OrtTensor>;
+          try {
+            out = await s.run(f);
+          } catch (e) {
+            // one line naming the graph file (onnxruntime's own message may span lines)
+            throw new Error(`${label}: onnxruntime run failed (${e instanceof Error ? e.message.split("\n")[0] : String(e)})`);
+          }
           const r: Record<string, Tensor> = {};
           for (const [k, t] of Object.entries(out)) {
             const data = (t.location && t.location !== "cpu" && t.getData ? await t.getData() : t.data) as TensorData;
