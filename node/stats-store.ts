@@ -34,9 +34,14 @@ export { StatsFileError } from "./stats-validate.js";
 export const tokensPath = (statsPath: string) => statsPath.replace(/\.parquet$/, "") + "_tokens.parquet";
 export const promptId = (classIndex: number, seed: number) => `c${classIndex}_s${seed}`;
 
+/**
+ * The resume key of a calibration: the model (config and weights hashes) and the COMPLETE settings object, keys
+ * sorted — derived from the object itself, so a setting added later can never be left out of the key.
+ */
 export function settingsHash(cfg: ModelConfig, s: CalibrationSettings): string {
+  const settings = Object.fromEntries(Object.entries(s).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   return createHash("sha256")
-    .update(JSON.stringify({ h: cfg.configHash, w: cfg.weightsHash, cfg: s.cfg, k: s.topK, p: s.topP, t: s.temperature }))
+    .update(JSON.stringify({ h: cfg.configHash, w: cfg.weightsHash, settings }))
     .digest("hex")
     .slice(0, 10);
 }
