@@ -54,6 +54,27 @@ describe("calibration job", () => {
     }
   });
 
+  it("the _tokens table holds every cached (source scale, token) of every target once, summing to the scale table's cond mass", async () => {
+    const n = cfg.patchNums.map((p) => p * p);
+    // entries per (prompt, layer, head, t): every s < t with its n_s tokens, each once, token in [0, n_s)
+    const bad = await sql(
+      `SELECT prompt, layer, head, target_scale, source_scale, count(*) AS c, count(DISTINCT token) AS d, min(token) AS lo, max(token) AS hi
+       FROM read_parquet('${tokensPath(full)}') GROUP BY ALL`,
+    );
+    expect(bad.length).toBe(4 * cfg.numLayers * cfg.numHeads * ((n.length * (n.length - 1)) / 2));
+    for (const r of bad) {
+      const ns = n[Number(r.source_scale)];
+      expect(Number(r.source_scale)).toBeLessThan(Number(r.target_scale));
+      expect([Number(r.c), Number(r.d), Number(r.lo), Number(r.hi)]).toEqual([ns, ns, 0, ns - 1]);
+    }
+    const joined = await sql(
+      `SELECT max(abs(t.m - s.mass)) AS err FROM
+         (SELECT prompt, layer, head, target_scale, source_scale, sum(mass) AS m FROM read_parquet('${tokensPath(full)}') GROUP BY ALL) t
+       JOIN read_parquet('${full}') s USING (prompt, layer, head, target_scale, source_scale) WHERE s.branch = 'cond'`,
+    );
+    expect(Number(joined[0].err)).toBeLessThan(1e-5);
+  });
+
   it("resumes an interrupted run without redoing finished prompts, to the same result", async () => {
     const out = join(dir, "resume", "attention.parquet");
     const first = await calibrate({ out, classes: [0, 4], seeds: [1, 2], limit: 2, progress: false, log: () => {} });
