@@ -1,4 +1,5 @@
 /** heatkv — command-line entry (see README "CLI"). */
+import { readFileSync } from "node:fs";
 import { Command } from "commander";
 import { int, MAX_SEED, modelOptions, num, samplerOptions } from "./cli-args.js";
 import { resolveClass } from "../src/lib/model/index.js";
@@ -11,7 +12,11 @@ import { registerStatsCommands } from "./stats-cli.js";
 import { listMethods, METHOD_NAMES } from "../src/lib/schedules/index.js";
 import { join } from "node:path";
 
-const program = new Command("heatkv").description("KV-cache compression workbench for next-scale (VAR) image models").showHelpAfterError();
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+const program = new Command("heatkv")
+  .description("KV-cache compression workbench for next-scale (VAR) image models")
+  .version(pkg.version, "-V, --version", "print the workbench version")
+  .showHelpAfterError();
 
 const generate = program
   .command("generate")
