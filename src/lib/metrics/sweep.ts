@@ -176,8 +176,8 @@ export interface HeadlineRow {
   ratio: number | null;
   mean: number | null;
   bytes: number | null;
-  /** reference bytes / this method's bytes at its matching budget (2 = "half the memory") */
-  memorySaving: number | null;
+  /** this method's measured bytes at its matching budget ÷ the reference's (0.5 = "half the memory", 1.48 = 48 % more) */
+  memoryRatio: number | null;
 }
 
 export interface Headline {
@@ -226,8 +226,8 @@ export function headline(cells: readonly CellStat[], opts: HeadlineOptions): Hea
   const target = reference ? reference.mean : null;
   const found = smallestMeeting(cells, target ?? Number.NaN, opts.higherIsBetter); // NaN target: nothing meets it
   const rows = found.map(({ label, method, cell: hit }): HeadlineRow => {
-    if (!hit) return { label, method, ratio: null, mean: null, bytes: null, memorySaving: null };
-    return { label, method, ratio: hit.ratio, mean: hit.mean, bytes: hit.bytes, memorySaving: reference && hit.bytes > 0 ? reference.bytes / hit.bytes : null };
+    if (!hit) return { label, method, ratio: null, mean: null, bytes: null, memoryRatio: null };
+    return { label, method, ratio: hit.ratio, mean: hit.mean, bytes: hit.bytes, memoryRatio: reference && reference.bytes > 0 ? hit.bytes / reference.bytes : null };
   });
   return { referenceRatio, reference, target, rows };
 }
