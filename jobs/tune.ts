@@ -24,6 +24,7 @@ import {
   referenceSet,
   type ReferenceSet,
   rowsOf,
+  type SweepSettings,
 } from "./sweep.js";
 import { writeAtomic } from "../node/files.js";
 
@@ -56,7 +57,7 @@ export interface TuneOptions {
   classes?: number[];
   calibrationSeeds?: number[];
   evalSeeds?: number[];
-  settings?: Partial<CalibrationSettings>;
+  settings?: Partial<SweepSettings>;
   stats?: string;
   modelDir?: string;
   threads?: number;
@@ -139,6 +140,16 @@ export function metricOf(im: ImageEval, metric: SweepMetric): number {
       return im.featureDistance;
     case "token_agreement_last":
       return im.tokenAgreement[im.tokenAgreement.length - 1];
+    case "tf_kl":
+      return im.fidelity.overall.kl;
+    case "tf_kl_logits":
+      return im.fidelity.overall.klLogits;
+    case "tf_tv":
+      return im.fidelity.overall.tv;
+    case "tf_top1":
+      return im.fidelity.overall.top1;
+    case "tf_p_ref":
+      return im.fidelity.overall.pRef;
   }
 }
 

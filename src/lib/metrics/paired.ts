@@ -151,6 +151,15 @@ export function versusBestBaseline(cells: readonly CellValues[], o: PairedOption
   return out.sort((a, b) => a.ratio - b.ratio || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
 }
 
+/** Every compressed cell (the reference cell itself excluded) vs one reference cell, by budget then label. */
+export function versusCell(cells: readonly CellValues[], reference: CellValues, o: PairedOptions): Comparison[] {
+  const isRef = o.isReference ?? ((m: string) => m === "full");
+  return cells
+    .filter((c) => !isRef(c.method) && c !== reference)
+    .map((c) => compare(c, reference, o))
+    .sort((a, b) => a.ratio - b.ratio || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+}
+
 export interface PairedHeadlineRow {
   label: string;
   method: string;

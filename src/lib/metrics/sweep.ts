@@ -120,6 +120,13 @@ export const SWEEP_METRICS = {
   ssim: { label: "SSIM", higherIsBetter: true },
   feature_distance: { label: "feature distance (LPIPS-like proxy)", higherIsBetter: false },
   token_agreement_last: { label: "token agreement, last scale", higherIsBetter: true },
+  // teacher-forced cache fidelity (src/lib/metrics/fidelity.ts): the full run's tokens replayed through the
+  // compressed cache; no sampling noise
+  tf_kl: { label: "KL(full ‖ compressed), sampled distribution (nats/token)", higherIsBetter: false },
+  tf_kl_logits: { label: "KL(full ‖ compressed), CFG-mixed logits (nats/token)", higherIsBetter: false },
+  tf_tv: { label: "total variation of the sampled distributions", higherIsBetter: false },
+  tf_top1: { label: "top-1 agreement (teacher-forced)", higherIsBetter: true },
+  tf_p_ref: { label: "p(full run's token) under the compressed cache", higherIsBetter: true },
 } as const;
 export type SweepMetric = keyof typeof SWEEP_METRICS;
 
