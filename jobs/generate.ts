@@ -1,5 +1,5 @@
 /** `heatkv generate`: one image or a class × seed grid with the full (or a policy-pruned) cache. */
-import { MAX_SEED } from "../src/lib/var/sampler.js";
+import { MAX_SEED, type SamplerKind } from "../src/lib/var/sampler.js";
 import { readFileSync } from "node:fs";
 import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
@@ -7,6 +7,7 @@ import { resolveClass } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { gridRgba, writePng } from "../node/png.js";
 import { Progress } from "../node/progress.js";
+import { type Fidelity, generateWithLogits, replayFidelity } from "../src/lib/metrics/fidelity.js";
 
 export interface GenerateCliOptions {
   class?: string;
@@ -21,6 +22,30 @@ export interface GenerateCliOptions {
   zoom: number;
   /** path of a schedule JSON to enforce */
   schedule?: string;
+  /** token draw (default: the runtime's, inverse-cdf) */
+  sampler?: SamplerKind;
+}
+
+/**
+ * The teacher-forced fidelity table `generate --schedule` prints: per scale and overall, means over the
+ * images (one image: its own values). KL in nats per token.
+ */
+export function describeFidelity(f: readonly Fidelity[]): string {
+  if (f.length === 0) return "";
+  const mean = (get: (x: Fidelity) => number) => f.reduce((a, x) => a + get(x), 0) / f.length;
+  const fmt = (kl: number, klz: number, tv: number, top1: number, pRef: number) =>
+    `${kl.toFixed(4)} | ${klz.toFixed(4)} | ${tv.toFixed(3)} | ${(100 * top1).toFixed(1)} % | ${pRef.toFixed(3)}`;
+  const lines = [
+    `teacher-forced fidelity vs the full cache (the full run's tokens replayed through this cache; ${f.length === 1 ? "one image" : `mean over ${f.length} images`}):`,
+    "scale | KL sampled (nats) | KL logits (nats) | TV | top-1 agreement | p(full's token)",
+  ];
+  for (let k = 0; k < f[0].perScale.length; k++) {
+    const g = (key: "kl" | "klLogits" | "tv" | "top1" | "pRef") => mean((x) => x.perScale[k][key]);
+    lines.push(`  ${k} | ${fmt(g("kl"), g("klLogits"), g("tv"), g("top1"), g("pRef"))}`);
+  }
+  const o = (key: "kl" | "klLogits" | "tv" | "top1" | "pRef") => mean((x) => x.overall[key]);
+  lines.push(`  all | ${fmt(o("kl"), o("klLogits"), o("tv"), o("top1"), o("pRef"))}`);
+  return lines.join("\n");
 }
 
 export function readSchedule(path: string, model: VarModel): Schedule {
@@ -74,6 +99,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   const seeds = o.grid ? (o.seeds ?? parseSeeds("1-8")) : [o.seed];
   const bar = classes.length * seeds.length > 1 ? new Progress(classes.length * seeds.length, "generate") : null;
   const schedule = o.schedule ? readSchedule(o.schedule, model) : null;
+  const base = model; // the full-width model: the full-cache reference of the fidelity check runs on it
   // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
   if (schedule?.lowRank) {
     // the file's variant, widths and groups must be the shipped ones (the byte accounting relies on them)
@@ -81,11 +107,18 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     model = await model.lowRank(schedule.lowRank.variant);
   }
   const results: GenerateResult[] = [];
+  const fidelity: Fidelity[] = [];
   for (const c of classes) {
     for (const seed of seeds) {
       const policy = schedule ? scheduleToPolicy(schedule, cfg) : undefined; // fresh per image (dynamic scorers keep state)
-      const r = await model.generate({ classIndex: c, seed, cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature, policy });
+      const sampler = { cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature, ...(o.sampler ? { sampler: o.sampler } : {}) };
+      const r = await model.generate({ classIndex: c, seed, ...sampler, policy });
       results.push(r);
+      if (schedule) {
+        // teacher-forced fidelity: the full-cache run's tokens replayed through this schedule's cache
+        const ref = await generateWithLogits(base, { classIndex: c, seed, ...sampler });
+        fidelity.push(await replayFidelity(model, ref, scheduleToPolicy(schedule, cfg)));
+      }
       if (bar) bar.tick();
       else log(describe(r, cfg.classes[c]));
     }
@@ -96,6 +129,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     log(`schedule ${o.schedule}: ${schedule.method} at ${(100 * schedule.budget.ratio).toFixed(1)} % of ${schedule.budget.denominator}`);
     log("scale | kept entries (all heads) | measured bytes | predicted bytes");
     for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
+    log(describeFidelity(fidelity));
   }
   const size = cfg.imageSize * o.zoom;
   writePng(

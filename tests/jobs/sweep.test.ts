@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../../jobs/calibrate.js";
 import { CELL_SCHEMA, cellSummaries, cellsPath, defaultMethodSpecs, parseMethodSpec, sweep, sweepSchema } from "../../jobs/sweep.js";
 import { resolveParams } from "../../src/lib/schedules/params.js";
-import { tune } from "../../jobs/tune.js";
+import { describeTune, MIN_TUNE_IMAGES, nonMonotoneSteps, parseMetric, tune } from "../../jobs/tune.js";
 import { getMethod, parseScheduleJson } from "../../src/lib/schedules/index.js";
 import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
 import { readConfig } from "../../jobs/schedule.js";
@@ -113,7 +113,7 @@ describe("tune", () => {
       metric: "token-agreement",
       target: 0.5,
       method: "uniform",
-      classes: [0, 1],
+      classes: [0, 1, 2, 3, 4, 5, 6, 7],
       calibrationSeeds: [1],
       evalSeeds: [101],
       tolerance: 0.05,
@@ -130,5 +130,25 @@ describe("tune", () => {
     const back = parseScheduleJson(readFileSync(out, "utf8"), readConfig(join(MODEL_DIR, "config.json")), out);
     expect(back.budget.ratio).toBe(r.schedule.budget.ratio);
     expect((back.details.tuning as { calibration: { metric: { mean: number } } }).calibration.metric.mean).toBe(r.calibration.metric.mean);
-  }, 120_000);
+    // the verified interval is stated (8 images: a finite 95 % interval)
+    expect(r.evaluation.metric.n).toBe(8);
+    expect(r.evaluation.metric.ci95.every(Number.isFinite)).toBe(true);
+    expect(describeTune(r)).toMatch(/verified 95 % t-interval \[[\d.]+, [\d.]+\] \(n = 8\)/);
+  }, 240_000);
+
+  it(`refuses fewer than ${MIN_TUNE_IMAGES} images per set with an error naming the option`, async () => {
+    const base = { metric: "kl", target: 0.01, method: "uniform", log: () => {} };
+    await expect(tune({ ...base, classes: [0], calibrationSeeds: [1, 2], evalSeeds: [101] })).rejects.toThrow(
+      /^--calibration-seeds: 1 classes × 2 seeds = 2 images; tune needs at least 8/,
+    );
+    await expect(tune({ ...base, classes: [0, 1, 2, 3], calibrationSeeds: [1, 2], evalSeeds: [101] })).rejects.toThrow(/^--eval-seeds: 4 classes × 1 seeds = 4 images/);
+  });
+
+  it("names every step where a larger budget gave a worse mean (bisection's assumption fails)", () => {
+    const p = (ratio: number, mean: number, meets: boolean) => ({ ratio, mean, meets, feasible: true, peakBytes: 0 });
+    const probes = [p(1, 20, true), p(0.2, 17, false), p(0.6, 18.5, true), p(0.4, 18.7, true)];
+    expect(nonMonotoneSteps(probes, true)).toEqual([{ lower: { ratio: 0.4, mean: 18.7, meets: true }, higher: { ratio: 0.6, mean: 18.5, meets: true } }]);
+    expect(nonMonotoneSteps(probes, false).map((s) => s.lower.ratio)).toEqual([0.2, 0.6]);
+    expect(parseMetric("kl")).toBe("tf_kl");
+  });
 });
