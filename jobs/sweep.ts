@@ -16,7 +16,7 @@ import { join } from "node:path";
 import type { CalibrationSettings } from "../src/lib/metrics/calibration.js";
 import { featureDistance, frechetDistance, psnr, ssim, tokenAgreement } from "../src/lib/metrics/image.js";
 import { Judge } from "../src/lib/metrics/judge.js";
-import { EVAL_SEEDS, meanCI, SWEEP_METRICS } from "../src/lib/metrics/sweep.js";
+import { DEFAULT_SWEEP_SAMPLER as SWEEP_DEFAULT_DRAW, EVAL_SEEDS, meanCI, SWEEP_METRICS } from "../src/lib/metrics/sweep.js";
 import {
   buildSchedule,
   getMethod,
@@ -51,11 +51,8 @@ export const PSNR_CAP_DB = 100;
 export const DEFAULT_SWEEP_PATH = join(import.meta.dirname, "..", ".heatkv", "sweep", "sweep.parquet");
 export const cellsPath = (out: string) => out.replace(/\.parquet$/, "") + "_cells.parquet";
 export const pairedPath = (out: string) => out.replace(/\.parquet$/, "") + "_paired.parquet";
-/**
- * The sweep's default draw (src/lib/var/sampler.ts). "inverse-cdf" reproduces every sweep before the option
- * existed token for token; the default is chosen on the measured flip rates (docs/sweep.md, "Sampler").
- */
-export const DEFAULT_SWEEP_SAMPLER: SamplerKind = "gumbel";
+/** The sweep's default draw: gumbel (src/lib/metrics/sweep.ts says why). */
+export const DEFAULT_SWEEP_SAMPLER: SamplerKind = SWEEP_DEFAULT_DRAW;
 /** The sweep's sampler settings: the calibration job's plus the draw. */
 export type SweepSettings = CalibrationSettings & { sampler: SamplerKind };
 

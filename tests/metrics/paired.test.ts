@@ -1,7 +1,16 @@
 // Paired comparisons (src/lib/metrics/paired.ts): the paired t-interval against a hand-computed example,
 // verdicts, the best baseline per budget, the paired headline and the half-seed stability count.
 import { describe, expect, it } from "vitest";
-import { cellValues, halfSeedStability, pairedCI, pairedHeadline, type PairedRow, verdictOf, versusBestBaseline } from "../../src/lib/metrics/paired.js";
+import {
+  cellValues,
+  halfSeedStability,
+  pairedCI,
+  pairedHeadline,
+  type PairedRow,
+  rankAgreement,
+  verdictOf,
+  versusBestBaseline,
+} from "../../src/lib/metrics/paired.js";
 
 describe("pairedCI (paired Student t, hand-computed)", () => {
   it("a − b over the prompts both have: d = [1, −0.5, 1, 2]", () => {
@@ -100,5 +109,24 @@ describe("verdicts vs the best baseline", () => {
     expect(s.verdictsAgree).toBe(2);
     expect(s.headline).toBe(3);
     expect(s.headlineAgree).toBe(3);
+  });
+});
+
+describe("rankAgreement (Kendall τ between two metrics' cell rankings)", () => {
+  const cv = (label: string, ratio: number, mean: number) => ({ label, method: label, ratio, mean, bytes: 0, values: new Map<string, number>() });
+  it("orients both metrics so larger = better; per budget and over all cells", () => {
+    // PSNR (higher better) and KL (lower better) rank a > b > c at 10 %; at 20 % KL swaps b and c
+    const psnr = [cv("a", 0.1, 20), cv("b", 0.1, 19), cv("c", 0.1, 18), cv("a", 0.2, 22), cv("b", 0.2, 21), cv("c", 0.2, 20), cv("full", 1, 100)];
+    const kl = [cv("a", 0.1, 0.1), cv("b", 0.1, 0.2), cv("c", 0.1, 0.3), cv("a", 0.2, 0.05), cv("b", 0.2, 0.09), cv("c", 0.2, 0.08), cv("full", 1, 0)];
+    const r = rankAgreement(psnr, kl, true, false);
+    expect(r.cells).toBe(6);
+    expect(r.perBudget).toEqual([
+      { ratio: 0.1, tau: 1, methods: 3 },
+      { ratio: 0.2, tau: 1 / 3, methods: 3 },
+    ]);
+    expect(r.meanPerBudget).toBeCloseTo(2 / 3, 12);
+    // all 15 pairs: 13 concordant, 1 discordant (b@20 vs c@20), 1 tied in PSNR only (a@10 vs c@20, both 20 dB):
+    // tau-b = (13 − 1) / √((13 + 1 + 1) · (13 + 1))
+    expect(r.all).toBeCloseTo(12 / Math.sqrt(15 * 14), 12);
   });
 });

@@ -13,6 +13,7 @@
  * at the reference budget (20 %) is not significantly worse.
  */
 import { isBaselineMethod } from "../schedules/registry.js";
+import { kendallTau } from "./attention.js";
 import { type MeanCI, meanCI } from "./sweep.js";
 
 /** One image of one cell with one metric's value (the columns the pages select from sweep.parquet). */
@@ -235,4 +236,43 @@ export function halfSeedStability(
       if (hb.get(k) === v) headlineAgree++;
     }
   return { seedsA, seedsB, verdicts, verdictsAgree, headline, headlineAgree };
+}
+
+/**
+ * How well two metrics rank the same cells (Kendall tau-b, both oriented so that larger = better): over
+ * every compressed cell matched by (label, budget), and the mean over budgets of the ranking of the method
+ * settings within one budget (the comparison that matters: more budget improves both metrics, which alone
+ * makes the all-cells τ high).
+ */
+export function rankAgreement(
+  a: readonly CellValues[],
+  b: readonly CellValues[],
+  aHigherIsBetter: boolean,
+  bHigherIsBetter: boolean,
+  isReference: (method: string) => boolean = (m) => m === "full",
+): { all: number; cells: number; perBudget: { ratio: number; tau: number; methods: number }[]; meanPerBudget: number } {
+  const key = (c: CellValues) => `${c.label}\u0000${c.ratio}`;
+  const bBy = new Map(b.map((c) => [key(c), c]));
+  const pairs = a.filter((c) => !isReference(c.method) && bBy.has(key(c))).map((c) => ({ ratio: c.ratio, x: c.mean, y: bBy.get(key(c))!.mean }));
+  const sx = aHigherIsBetter ? 1 : -1;
+  const sy = bHigherIsBetter ? 1 : -1;
+  const tau = (ps: typeof pairs) =>
+    kendallTau(
+      ps.map((p) => sx * p.x),
+      ps.map((p) => sy * p.y),
+    );
+  const ratios = [...new Set(pairs.map((p) => p.ratio))].sort((x, y) => x - y);
+  const perBudget = ratios
+    .map((ratio) => {
+      const ps = pairs.filter((p) => p.ratio === ratio);
+      return { ratio, tau: tau(ps), methods: ps.length };
+    })
+    .filter((r) => r.methods >= 3);
+  const finite = perBudget.filter((r) => Number.isFinite(r.tau));
+  return {
+    all: tau(pairs),
+    cells: pairs.length,
+    perBudget,
+    meanPerBudget: finite.length ? finite.reduce((s, r) => s + r.tau, 0) / finite.length : Number.NaN,
+  };
 }

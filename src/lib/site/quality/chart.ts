@@ -46,7 +46,11 @@ export const seriesEnds = (points: readonly ChartPoint[]): ChartPoint[] =>
  * Mean metric vs measured peak KV bytes (log x), one line + 95 % band per method, distinct colour and marker
  * per series (assigned from `labels`, every swept label), direct labels; legend and x follow the cells shown.
  */
-export function qualityChart(cells: readonly Cell[], metric: string, opts: { labels: string[]; width?: number; height?: number }): HTMLElement {
+export function qualityChart(
+  cells: readonly Cell[],
+  metric: string,
+  opts: { labels: string[]; width?: number; height?: number; testid?: string },
+): HTMLElement {
   const m = metricOption(metric);
   const { points: data, full, labels: shown, budgetMarks } = chartData(cells);
   const styles = seriesStyles([...opts.labels, ...shown]);
@@ -84,7 +88,7 @@ export function qualityChart(cells: readonly Cell[], metric: string, opts: { lab
   }) as HTMLElement;
   const wrapper = document.createElement("div");
   wrapper.className = "heatkv-quality";
-  wrapper.dataset.testid = "quality-chart";
+  wrapper.dataset.testid = opts.testid ?? "quality-chart";
   wrapper.dataset.methods = JSON.stringify(shown);
   wrapper.append(plot);
   return wrapper;
