@@ -31,7 +31,7 @@ import { scheduleToPolicy } from "../src/lib/enforce/index.js";
 import type { ModelConfig } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
 import { type Fidelity, type FidelityReference, generateWithLogits, replayFidelity } from "../src/lib/metrics/fidelity.js";
-import { cellValues, type PairedRow, pairedHeadline, versusBestBaseline, versusCell } from "../src/lib/metrics/paired.js";
+import { cellValues, halfSeedStability, type PairedRow, pairedHeadline, rankAgreement, versusBestBaseline, versusCell } from "../src/lib/metrics/paired.js";
 import type { SamplerKind } from "../src/lib/var/sampler.js";
 import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH } from "./calibrate.js";
 import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
@@ -526,6 +526,45 @@ export function pairedSummaries(rows: readonly Row[]): Row[] {
   return out;
 }
 
+/**
+ * The paired verdicts in words (logged at the end of a complete sweep): per metric the best baseline at 20 %,
+ * each method's paired difference there and its smallest budget not significantly worse; how often the
+ * verdicts agree between the two halves of the seeds; Kendall τ between the PSNR and the KL rankings.
+ */
+export function describePaired(rows: readonly Row[], metrics: readonly (typeof PAIRED_METRICS)[number][] = ["psnr_db", "feature_distance", "tf_kl"]): string[] {
+  const lines: string[] = [];
+  const values = (metric: string) => rows.map((r) => ({ ...(r as unknown as PairedRow), value: r[metric] as number | null }));
+  const pc = (x: number) => `${+(100 * x).toFixed(2)} %`;
+  const f = (x: number) => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(2));
+  for (const metric of metrics) {
+    const higherIsBetter = SWEEP_METRICS[metric].higherIsBetter;
+    const cells = cellValues(values(metric));
+    const h = pairedHeadline(cells, { higherIsBetter, referenceRatio: REFERENCE_RATIO });
+    if (!h.reference) continue;
+    lines.push(`${metric}: best baseline at ${pc(REFERENCE_RATIO)} = ${h.reference.label} (mean ${f(h.reference.mean)}); paired t, 95 %:`);
+    for (const r of h.rows) {
+      const at = r.atReference ? `${f(r.atReference.diff.mean)} ± ${f(r.atReference.diff.half)} (${r.atReference.verdict})` : "—";
+      const hit = r.hit ? `${pc(r.hit.ratio)} (${(r.hit.bytes / h.reference.bytes).toFixed(2)}× its bytes)` : "not within the sweep";
+      lines.push(`  ${r.label}: at ${pc(REFERENCE_RATIO)} ${at}; not significantly worse from ${hit}`);
+    }
+    const per = versusBestBaseline(cells, { higherIsBetter });
+    for (const ratio of [...new Set(per.map((c) => c.ratio))]) {
+      const at = per.filter((c) => c.ratio === ratio);
+      const n = (v: string) => at.filter((c) => c.verdict === v).length;
+      lines.push(`  at ${pc(ratio)} vs ${at[0].reference.label}: ${n("better")} better, ${n("equal")} equal, ${n("worse")} worse`);
+    }
+    const st = halfSeedStability(values(metric), { higherIsBetter, referenceRatio: REFERENCE_RATIO });
+    lines.push(
+      `  half-seed stability (seeds ${st.seedsA.join(",")} vs ${st.seedsB.join(",")}): per-budget verdicts agree ${st.verdictsAgree}/${st.verdicts}, smallest not-worse budgets agree ${st.headlineAgree}/${st.headline}`,
+    );
+  }
+  const tau = rankAgreement(cellValues(values("psnr_db")), cellValues(values("tf_kl")), true, false);
+  lines.push(
+    `Kendall τ (PSNR vs KL rankings): ${tau.all.toFixed(3)} over ${tau.cells} cells; per budget ${tau.perBudget.map((r) => `${pc(r.ratio)} ${r.tau.toFixed(3)} (${r.methods})`).join(", ")}; mean ${tau.meanPerBudget.toFixed(3)}`,
+  );
+  return lines;
+}
+
 export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const t0 = performance.now();
   const log = o.log ?? ((s: string) => console.error(s));
@@ -651,6 +690,7 @@ export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
     writeAtomic(pairedPath(out), await toParquet(PAIRED_SCHEMA, pairedSummaries(rows)));
     result.rows = rows.length;
     log(`sweep: wrote ${out} (${rows.length} rows), ${cellsPath(out)} and ${pairedPath(out)}`);
+    for (const line of describePaired(rows)) log(`sweep: ${line}`);
   } else {
     log(`sweep: stopped after ${computed} new cells; run again to resume`);
   }
