@@ -46,11 +46,10 @@ describe("verdict views", () => {
     expect(byMethod.scalekv.at20).toMatch(/^▼ worse \(−0\.50/);
     expect(byMethod.h2o.at20).toBe("reference");
     const text = verdictText(h, pairedHeadline(kl, { higherIsBetter: false }), "psnr_db", "tf_kl");
-    expect(text).toContain(
-      "PSNR: the best baseline at 20 % is h2o; at that budget 0 method settings are significantly better, 1 equal, 1 worse (paired t, 95 %)",
-    );
-    expect(text).toContain(
-      "KL(full ‖ compressed), teacher-forced: the best baseline at 20 % is h2o; at that budget 1 method settings are significantly better, 0 equal, 1 worse",
+    expect(text).toBe(
+      "At 20 % the best baseline is h2o. Paired on the same images (paired t, 95 %), the other settings at that budget are PSNR: 0 better / 1 equal / 1 worse; " +
+        "KL(full ‖ compressed), teacher-forced: 1 better / 0 equal / 1 worse. Smallest budget not significantly worse than it (PSNR / KL(full ‖ compressed), teacher-forced): " +
+        "heatkv 20 % (1.00× the memory) / 20 % (1.00× the memory).",
     );
   });
 });

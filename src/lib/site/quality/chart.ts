@@ -62,7 +62,7 @@ export function qualityChart(
     marginLeft: 60,
     marginRight: 20,
     title: `${m.label} vs KV-cache memory`,
-    subtitle: `mean over the evaluation images per (method, budget)${m.setLevel ? "" : ", band = 95 % t-interval of the cell (between-image spread; paired differences are in the verdict table)"}; x = measured peak KV cache per image (both CFG rows, fp32)${full ? `; full cache = ${formatBytes(full.bytes)}` : ""}`,
+    subtitle: `mean per (method, budget)${m.setLevel ? "" : ", band = the cell's 95 % t-interval (paired differences: verdict table)"}; x = measured peak KV per image${full ? ` (full cache ${formatBytes(full.bytes)})` : ""}`,
     x: { type: "log", label: "measured peak KV cache per image (KiB, log scale) →", grid: true, domain },
     y: { label: `${m.higherIsBetter ? "↑" : "↓"} ${m.axis}`, grid: true },
     color: { legend: true, domain: shown, range: shown.map((l) => styles.get(l)!.color) },

@@ -16,6 +16,7 @@ import {
 import type { Database } from "../duckdb.js";
 import { formatBytes, renderTable } from "../format.js";
 import { referenceMethods } from "../methods.js";
+import { isBaselineMethod } from "../../schedules/registry.js";
 import { byCodePoint, metricOption, pct } from "./cells.js";
 
 export const VERDICT_GLYPH: Record<Verdict, string> = { better: "▲ better", equal: "= equal", worse: "▼ worse" };
@@ -156,20 +157,43 @@ export function pairedHeadlineTable(h: PairedHeadline, metric: string): HTMLElem
   return t;
 }
 
-/** The verdict sentence: the paired headline of both metrics in words. */
-export function verdictText(hImage: PairedHeadline, hFidelity: PairedHeadline, imageMetric: string, fidelityMetric: string): string {
-  const part = (h: PairedHeadline, metric: string) => {
-    const m = metricOption(metric);
-    if (!h.reference) return `${m.label}: no baseline was swept at ${pct(h.referenceRatio)}.`;
-    const ref = h.reference;
-    const hits = h.rows
-      .filter((r) => r.label !== ref.label)
-      .map((r) => (r.hit ? `${r.label} from ${pct(r.hit.ratio)} (${(r.hit.bytes / ref.bytes).toFixed(2)}× its KV bytes)` : `${r.label} not within the sweep`));
-    const atRef = h.rows.filter((r) => r.atReference);
-    const count = (v: Verdict) => atRef.filter((r) => r.atReference!.verdict === v).length;
-    return `${m.label}: the best baseline at ${pct(h.referenceRatio)} is ${ref.label}; at that budget ${count("better")} method settings are significantly better, ${count("equal")} equal, ${count("worse")} worse (paired t, 95 %). Not significantly worse than it: ${hits.join("; ")}.`;
+/**
+ * The verdict sentence, short enough for the first screen: the best baseline at the reference budget, how
+ * many other settings are significantly better / equal / worse there on both metrics, and for every subject
+ * method (registry role "subject": HeatKV and what builds on it) the smallest budget not significantly worse
+ * than that baseline on each metric, with its memory as a multiple of the baseline's. The per-budget
+ * verdicts of every setting are in the matrix; every setting's smallest budget in the paired headline tables.
+ */
+export function verdictText(
+  hImage: PairedHeadline,
+  hFidelity: PairedHeadline,
+  imageMetric: string,
+  fidelityMetric: string,
+  isSubject: (method: string) => boolean = (m) => !isBaselineMethod(m) && m !== "full",
+): string {
+  const mi = metricOption(imageMetric);
+  const mf = metricOption(fidelityMetric);
+  const ref = hImage.reference;
+  if (!ref) return `${mi.label}: no baseline was swept at ${pct(hImage.referenceRatio)}.`;
+  const counts = (h: PairedHeadline) => {
+    const at = h.rows.filter((r) => r.atReference).map((r) => r.atReference!.verdict);
+    const n = (v: Verdict) => at.filter((x) => x === v).length;
+    return `${n("better")} better / ${n("equal")} equal / ${n("worse")} worse`;
   };
-  return `${part(hImage, imageMetric)} ${part(hFidelity, fidelityMetric)}`;
+  const refF = hFidelity.reference;
+  const head =
+    refF && refF.label !== ref.label
+      ? `At ${pct(hImage.referenceRatio)} the best baseline is ${ref.label} on ${mi.label} and ${refF.label} on ${mf.label}.`
+      : `At ${pct(hImage.referenceRatio)} the best baseline is ${ref.label}.`;
+  const hit = (h: PairedHeadline, label: string) => {
+    const r = h.rows.find((x) => x.label === label);
+    return r?.hit && h.reference ? `${pct(r.hit.ratio)} (${(r.hit.bytes / h.reference.bytes).toFixed(2)}× the memory)` : "not within the sweep";
+  };
+  const subjects = hImage.rows.filter((r) => isSubject(r.method)).map((r) => `${r.label} ${hit(hImage, r.label)} / ${hit(hFidelity, r.label)}`);
+  return (
+    `${head} Paired on the same images (paired t, 95 %), the other settings at that budget are ${mi.label}: ${counts(hImage)}; ${mf.label}: ${counts(hFidelity)}.` +
+    (subjects.length ? ` Smallest budget not significantly worse than it (${mi.label} / ${mf.label}): ${subjects.join("; ")}.` : "")
+  );
 }
 
 export function verdictSentence(image: readonly CellValues[], fidelity: readonly CellValues[], imageMetric: string, fidelityMetric: string): HTMLElement {
