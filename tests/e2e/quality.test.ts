@@ -45,7 +45,7 @@ describe("quality vs memory", () => {
     expect(new Set(strokes).size).toBe(labels.length);
     // the first screen: the verdict sentence, both charts, the verdict matrix (one row per method setting)
     expect(await page.locator("[data-testid=verdict-sentence]").textContent()).toMatch(
-      /the best baseline at 20 % is .+; at that budget \d+ method settings are significantly better/,
+      /^At 20 % the best baseline is .+ Paired on the same images \(paired t, 95 %\), the other settings at that budget are PSNR: \d+ better \/ \d+ equal \/ \d+ worse/,
     );
     await page.locator("[data-testid=quality-chart-fidelity]").waitFor();
     expect(await page.locator("[data-testid=quality-chart-fidelity]").textContent()).toContain("KL(full ‖ compressed), teacher-forced vs KV-cache memory");
