@@ -5,6 +5,7 @@ import { int, MAX_SEED, modelOptions, num, samplerOptions } from "./cli-args.js"
 import { resolveClass } from "../src/lib/model/index.js";
 import { calibrate, DEFAULT_STATS_PATH } from "../jobs/calibrate.js";
 import { parseSeeds, runGenerate } from "../jobs/generate.js";
+import { parseSamplerKind } from "../src/lib/var/sampler.js";
 import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
 import { readConfig, runSchedule } from "../jobs/schedule.js";
 import { registerSweepCommands } from "./sweep-cli.js";
@@ -28,6 +29,9 @@ const generate = program
 modelOptions(
   samplerOptions(generate)
     .option("--temperature <t>", "softmax temperature", num("--temperature"), 1)
+    .option("--sampler <kind>", "token draw: inverse-cdf (default, as calibration) | gumbel (the sweep's default)", (v: string) =>
+      parseSamplerKind(v, "--sampler"),
+    )
     .option("--zoom <n>", "nearest-neighbour upscale of the PNG", int("--zoom"), 1)
     .option("-o, --out <file.png>", "output PNG", "out.png"),
   MODEL_DIR,

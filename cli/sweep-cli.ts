@@ -1,5 +1,5 @@
 /** `heatkv sweep` and `heatkv tune` (commander); cli/cli.ts calls registerSweepCommands(program). */
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { type ModelConfig } from "../src/lib/model/index.js";
 import { parseBudgetList as parseBudgets } from "../src/lib/schedules/budget.js";
 import { parseMethodSpec, parseMethodSpecList } from "../src/lib/schedules/spec.js";
@@ -10,7 +10,17 @@ import { parseSeeds } from "../jobs/generate.js";
 import { MODEL_DIR } from "../node/node-backend.js";
 import { fmtSec } from "../node/progress.js";
 import { readConfig } from "../jobs/schedule.js";
-import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, defaultMethodSpecs, sweep } from "../jobs/sweep.js";
+import { DEFAULT_BUDGETS, DEFAULT_EVAL_SEEDS, DEFAULT_SWEEP_PATH, DEFAULT_SWEEP_SAMPLER, defaultMethodSpecs, sweep } from "../jobs/sweep.js";
+import { parseSamplerKind } from "../src/lib/var/sampler.js";
+
+/** --sampler gumbel|inverse-cdf: the draw (src/lib/var/sampler.ts); inverse-cdf reproduces sweeps before the option. */
+const samplerKind = (v: string) => {
+  try {
+    return parseSamplerKind(v, "--sampler");
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+};
 import { describeTune, tune } from "../jobs/tune.js";
 import { join } from "node:path";
 
@@ -39,7 +49,8 @@ export function registerSweepCommands(program: Command): void {
       DEFAULT_BUDGETS.map((b) => `${+(b * 100).toFixed(6)}%`).join(","),
     )
     .option("--classes <list>", "class names/indices, or 'all'", "all")
-    .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS));
+    .option("--seeds <list>", "evaluation seeds per class (keep them disjoint from calibration's 1-2)", seedList(DEFAULT_EVAL_SEEDS))
+    .option("--sampler <kind>", "token draw: gumbel (coupled exponential race) | inverse-cdf (the rule of earlier sweeps)", samplerKind, DEFAULT_SWEEP_SAMPLER);
   modelOptions(
     samplerOptions(sweepCmd)
       .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
@@ -54,7 +65,7 @@ export function registerSweepCommands(program: Command): void {
         budgets: parseBudgetList(o.budgets, readConfig(join(o.model, "config.json"))),
         classes: parseClasses(o.classes, o.model),
         seeds: parseSeeds(o.seeds),
-        settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
+        settings: { cfg: o.cfg, topK: o.topK, topP: o.topP, sampler: o.sampler },
         stats: o.stats,
         out: o.out,
         modelDir: o.model,
@@ -63,7 +74,7 @@ export function registerSweepCommands(program: Command): void {
       });
       console.log(
         `${r.cells} cells (${r.computed} computed, ${r.reused} resumed, ${r.infeasible} infeasible), ${r.images} images generated in ${fmtSec(r.wallSeconds)}` +
-          (r.complete ? ` → ${r.out} (${r.rows} rows), ${r.cellsOut}` : " — incomplete, run again to resume"),
+          (r.complete ? ` → ${r.out} (${r.rows} rows), ${r.cellsOut}, ${r.pairedOut}` : " — incomplete, run again to resume"),
       );
     });
 
@@ -79,7 +90,8 @@ export function registerSweepCommands(program: Command): void {
     .option("--tolerance <pct>", "stop the bisection when the budget bracket is this narrow (percentage points)", num("--tolerance"), 0.5)
     .option("--classes <list>", "class names/indices, or 'all'", "all")
     .option("--calibration-seeds <list>", "seeds of the tuning (calibration) prompts", "1-2")
-    .option("--eval-seeds <list>", "seeds of the verification prompts", seedList(DEFAULT_EVAL_SEEDS));
+    .option("--eval-seeds <list>", "seeds of the verification prompts", seedList(DEFAULT_EVAL_SEEDS))
+    .option("--sampler <kind>", "token draw: gumbel | inverse-cdf", samplerKind, DEFAULT_SWEEP_SAMPLER);
   modelOptions(
     samplerOptions(tuneCmd)
       .option("--stats <file.parquet>", "calibration statistics for calibrated methods", DEFAULT_STATS_PATH)
@@ -95,7 +107,7 @@ export function registerSweepCommands(program: Command): void {
       classes: parseClasses(o.classes, o.model),
       calibrationSeeds: parseSeeds(o.calibrationSeeds),
       evalSeeds: parseSeeds(o.evalSeeds),
-      settings: { cfg: o.cfg, topK: o.topK, topP: o.topP },
+      settings: { cfg: o.cfg, topK: o.topK, topP: o.topP, sampler: o.sampler },
       stats: o.stats,
       out: o.out ?? `tuned-${String(o.method).split(":")[0]}-${o.metric}-${o.target}.json`,
       modelDir: o.model,

@@ -4,7 +4,7 @@
  * schedule fits the step graph; after generation every image's measured cache bytes must equal the
  * schedule's prediction, else it fails without writing the image.
  */
-import { MAX_SEED } from "../src/lib/var/sampler.js";
+import { MAX_SEED, type SamplerKind } from "../src/lib/var/sampler.js";
 import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
 import { resolveClass } from "../src/lib/model/index.js";
@@ -15,6 +15,7 @@ import { guardOutputs } from "../node/paths-guard.js";
 import { READ_LIMITS, readTextFile } from "../node/read-file.js";
 import { MODEL_DIR } from "../node/paths.js";
 import { Progress } from "../node/progress.js";
+import { type Fidelity, generateWithLogits, replayFidelity } from "../src/lib/metrics/fidelity.js";
 
 export interface GenerateCliOptions {
   class?: string;
@@ -31,6 +32,30 @@ export interface GenerateCliOptions {
   schedule?: string;
   /** the model folder (no output may be written into it); default data/model */
   modelDir?: string;
+  /** token draw (default: the runtime's, inverse-cdf) */
+  sampler?: SamplerKind;
+}
+
+/**
+ * The teacher-forced fidelity table `generate --schedule` prints: per scale and overall, means over the
+ * images (one image: its own values). KL in nats per token.
+ */
+export function describeFidelity(f: readonly Fidelity[]): string {
+  if (f.length === 0) return "";
+  const mean = (get: (x: Fidelity) => number) => f.reduce((a, x) => a + get(x), 0) / f.length;
+  const fmt = (kl: number, klz: number, tv: number, top1: number, pRef: number) =>
+    `${kl.toFixed(4)} | ${klz.toFixed(4)} | ${tv.toFixed(3)} | ${(100 * top1).toFixed(1)} % | ${pRef.toFixed(3)}`;
+  const lines = [
+    `teacher-forced fidelity vs the full cache (the full run's tokens replayed through this cache; ${f.length === 1 ? "one image" : `mean over ${f.length} images`}):`,
+    "scale | KL sampled (nats) | KL logits (nats) | TV | top-1 agreement | p(full's token)",
+  ];
+  for (let k = 0; k < f[0].perScale.length; k++) {
+    const g = (key: "kl" | "klLogits" | "tv" | "top1" | "pRef") => mean((x) => x.perScale[k][key]);
+    lines.push(`  ${k} | ${fmt(g("kl"), g("klLogits"), g("tv"), g("top1"), g("pRef"))}`);
+  }
+  const o = (key: "kl" | "klLogits" | "tv" | "top1" | "pRef") => mean((x) => x.overall[key]);
+  lines.push(`  all | ${fmt(o("kl"), o("klLogits"), o("tv"), o("top1"), o("pRef"))}`);
+  return lines.join("\n");
 }
 
 /** A schedule JSON (bounded read: a regular file of at most 64 MiB, BOM stripped), validated against the model. */
@@ -117,6 +142,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   ensureWritable(o.out);
   const schedule = o.schedule !== undefined ? readSchedule(o.schedule, model) : null;
   if (schedule) checkScheduleFitsModel(schedule, model, o.schedule as string);
+  const base = model; // the full-width model: the full-cache reference of the fidelity check runs on it
   // a low-rank (ReCalKV) schedule runs its own step-graph variant on a latent cache
   if (schedule?.lowRank) {
     // the file's variant, widths and groups must be the shipped ones (the byte accounting relies on them)
@@ -124,11 +150,18 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     model = await model.lowRank(schedule.lowRank.variant);
   }
   const results: GenerateResult[] = [];
+  const fidelity: Fidelity[] = [];
   for (const c of classes) {
     for (const seed of seeds) {
       const policy = schedule ? scheduleToPolicy(schedule, cfg) : undefined; // fresh per image (dynamic scorers keep state)
-      const r = await model.generate({ classIndex: c, seed, cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature, policy });
+      const sampler = { cfg: o.cfg, topK: o.topK, topP: o.topP, temperature: o.temperature, ...(o.sampler ? { sampler: o.sampler } : {}) };
+      const r = await model.generate({ classIndex: c, seed, ...sampler, policy });
       results.push(r);
+      if (schedule) {
+        // teacher-forced fidelity: the full-cache run's tokens replayed through this schedule's cache
+        const ref = await generateWithLogits(base, { classIndex: c, seed, ...sampler });
+        fidelity.push(await replayFidelity(model, ref, scheduleToPolicy(schedule, cfg)));
+      }
       if (bar) bar.tick();
       else log(describe(r, cfg.classes[c]));
     }
@@ -140,6 +173,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     log("scale | kept entries (all heads) | measured bytes | predicted bytes");
     for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
     checkMeasuredBytes(results, schedule, o.schedule as string);
+    log(describeFidelity(fidelity));
   }
   const size = cfg.imageSize * o.zoom;
   writePng(

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import type { CalibrationSettings } from "../src/lib/metrics/calibration.js";
 import { featureDistance, frechetDistance, psnr, ssim, tokenAgreement } from "../src/lib/metrics/image.js";
 import { Judge } from "../src/lib/metrics/judge.js";
-import { EVAL_SEEDS, meanCI, SWEEP_METRICS } from "../src/lib/metrics/sweep.js";
+import { DEFAULT_SWEEP_SAMPLER as SWEEP_DEFAULT_DRAW, EVAL_SEEDS, meanCI, SWEEP_METRICS } from "../src/lib/metrics/sweep.js";
 import {
   buildSchedule,
   getMethod,
@@ -31,6 +31,9 @@ import {
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
 import type { ModelConfig } from "../src/lib/model/index.js";
 import type { GenerateResult, VarModel } from "../src/lib/var/runtime.js";
+import { type Fidelity, type FidelityReference, generateWithLogits, replayFidelity } from "../src/lib/metrics/fidelity.js";
+import { cellValues, halfSeedStability, type PairedRow, pairedHeadline, rankAgreement, versusBestBaseline, versusCell } from "../src/lib/metrics/paired.js";
+import type { SamplerKind } from "../src/lib/var/sampler.js";
 import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH, statsStoreInputs } from "./calibrate.js";
 import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
 import type { LowRankManifest } from "../src/lib/model/index.js";
@@ -44,7 +47,7 @@ import { READ_LIMITS, readJsonFile } from "../node/read-file.js";
 import { manifestPathFor, writeUnit } from "../node/store-unit.js";
 
 /** Bump when a metric definition or the row layout changes: every cell is then recomputed. */
-export const SWEEP_VERSION = "heatkv-sweep/1";
+export const SWEEP_VERSION = "heatkv-sweep/2";
 /** Evaluation seeds (every class); calibration uses seeds 1–2, so the two sets are disjoint. */
 export const DEFAULT_EVAL_SEEDS = EVAL_SEEDS;
 export const DEFAULT_BUDGETS = [0.05, 0.1, 0.2, 0.3, 0.5];
@@ -52,6 +55,11 @@ export const DEFAULT_BUDGETS = [0.05, 0.1, 0.2, 0.3, 0.5];
 export const PSNR_CAP_DB = 100;
 export const DEFAULT_SWEEP_PATH = join(import.meta.dirname, "..", ".heatkv", "sweep", "sweep.parquet");
 export const cellsPath = (out: string) => out.replace(/\.parquet$/, "") + "_cells.parquet";
+export const pairedPath = (out: string) => out.replace(/\.parquet$/, "") + "_paired.parquet";
+/** The sweep's default draw: gumbel (src/lib/metrics/sweep.ts says why). */
+export const DEFAULT_SWEEP_SAMPLER: SamplerKind = SWEEP_DEFAULT_DRAW;
+/** The sweep's sampler settings: the calibration job's plus the draw. */
+export type SweepSettings = CalibrationSettings & { sampler: SamplerKind };
 
 /**
  * Every registered method at its defaults (full is the reference), HeatKV with σ = 1 and 2 (σ = 3 needs ≥ 15.4 %),
@@ -74,6 +82,8 @@ export interface Prompt {
 export interface ReferenceSet {
   prompts: Prompt[];
   results: GenerateResult[];
+  /** the full runs with their CFG-mixed logits (teacher-forced fidelity compares against them) */
+  logits: FidelityReference[];
   features: Float32Array[];
   predicted: number[];
   confidence: number[];
@@ -84,7 +94,7 @@ export interface ReferenceSet {
 export interface EvalContext {
   model: VarModel;
   judge: Judge;
-  settings: CalibrationSettings;
+  settings: SweepSettings;
   stats?: HeadScaleStats;
   /** the model's ReCalKV variants (recalkv.json) for low-rank methods */
   lowRank?: LowRankManifest;
@@ -93,7 +103,7 @@ export interface EvalContext {
 export async function loadEvalContext(o: {
   modelDir?: string;
   threads?: number;
-  settings?: Partial<CalibrationSettings>;
+  settings?: Partial<SweepSettings>;
   stats?: string;
   needStats: boolean;
   needLowRank?: boolean;
@@ -109,7 +119,11 @@ export async function loadEvalContext(o: {
     stats = await loadHeadScaleStats(file, model.config);
   }
   const lowRank = o.needLowRank ? loadLowRankManifest(model.config, modelDir) : undefined;
-  return { model, judge, settings: { ...DEFAULT_SETTINGS, ...o.settings }, stats, lowRank };
+  return { model, judge, settings: { ...DEFAULT_SETTINGS, sampler: DEFAULT_SWEEP_SAMPLER, ...definedSettings(o.settings ?? {}) }, stats, lowRank };
+}
+
+function definedSettings(o: Partial<SweepSettings>): Partial<SweepSettings> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<SweepSettings>;
 }
 
 /** sha256 of the model's four ONNX graphs (config_hash covers only the shapes; the weights are in the graphs). */
@@ -143,9 +157,23 @@ async function generateAll(ctx: EvalContext, prompts: Prompt[], schedule: Schedu
 
 export async function referenceSet(ctx: EvalContext, prompts: Prompt[], onImage?: () => void): Promise<ReferenceSet> {
   const schedule = buildSchedule("full", ctx.model.config, "100%");
-  const results = await generateAll(ctx, prompts, schedule, onImage);
+  const logits: FidelityReference[] = [];
+  for (const p of prompts) {
+    const policy = scheduleToPolicy(schedule, ctx.model.config);
+    logits.push(await generateWithLogits(ctx.model, { classIndex: p.classIndex, seed: p.seed, ...ctx.settings, policy }));
+    onImage?.();
+  }
+  const results = logits.map((l) => l.result);
   const j = await ctx.judge.judge(results.map((r) => r.image));
-  return { prompts, results, features: j.features, predicted: j.predicted, confidence: j.confidence, schedule };
+  return { prompts, results, logits, features: j.features, predicted: j.predicted, confidence: j.confidence, schedule };
+}
+
+/** Teacher-forced fidelity of `schedule` on every reference prompt (the full run's tokens replayed through its cache). */
+async function fidelityAll(ctx: EvalContext, ref: ReferenceSet, schedule: Schedule): Promise<Fidelity[]> {
+  const model = schedule.lowRank ? await ctx.model.lowRank(schedule.lowRank.variant) : ctx.model;
+  const out: Fidelity[] = [];
+  for (const r of ref.logits) out.push(await replayFidelity(model, r, scheduleToPolicy(schedule, ctx.model.config)));
+  return out;
 }
 
 /** Per-image metrics of `schedule` on the reference's prompts; `fdEmoji` and `accuracy` over the whole set. */
@@ -157,6 +185,7 @@ export async function evaluateSchedule(ctx: EvalContext, ref: ReferenceSet, sche
       ? { features: ref.features, predicted: ref.predicted, confidence: ref.confidence }
       : await ctx.judge.judge(results.map((r) => r.image));
   const predicted = predictedBytes(schedule, rowsOf(ctx.settings), 4).peak;
+  const fidelity = await fidelityAll(ctx, ref, schedule);
   const images = results.map((r, i) => {
     const full = ref.results[i];
     const raw = psnr(r.image, full.image);
@@ -175,6 +204,7 @@ export async function evaluateSchedule(ctx: EvalContext, ref: ReferenceSet, sche
       judgePredicted: j.predicted[i],
       judgeConfidence: j.confidence[i],
       judgeCorrect: j.predicted[i] === r.classIndex,
+      fidelity: fidelity[i],
     };
   });
   const fdEmoji = results.length >= 2 ? frechetDistance(j.features, ref.features) : Number.NaN;
@@ -194,7 +224,7 @@ export interface SweepOptions {
   budgets?: number[];
   classes?: number[];
   seeds?: number[];
-  settings?: Partial<CalibrationSettings>;
+  settings?: Partial<SweepSettings>;
   /** calibration statistics for calibrated methods (default: the default store, filled when missing) */
   stats?: string;
   out?: string;
@@ -209,6 +239,7 @@ export interface SweepOptions {
 export interface SweepResult {
   out: string;
   cellsOut: string;
+  pairedOut: string;
   complete: boolean;
   cells: number;
   computed: number;
@@ -286,9 +317,19 @@ export function sweepSchema(numScales: number): Record<string, ColumnType> {
     fd_emoji: "DOUBLE",
     class_accuracy: "DOUBLE",
     n_images: "INTEGER",
+    sampler: "VARCHAR",
   });
+  // teacher-forced fidelity (new in heatkv-sweep/2; appended so the earlier columns keep their order)
+  for (const m of FIDELITY_COLUMNS) {
+    s[m] = "DOUBLE";
+    for (let k = 0; k < numScales; k++) s[`${m}_s${k}`] = "DOUBLE";
+  }
   return s;
 }
+
+/** Fidelity columns (overall; `<name>_s<k>` per scale) and the Fidelity field each holds. */
+export const FIDELITY_COLUMN_FIELDS = { tf_kl: "kl", tf_kl_logits: "klLogits", tf_tv: "tv", tf_top1: "top1", tf_p_ref: "pRef" } as const;
+const FIDELITY_COLUMNS = Object.keys(FIDELITY_COLUMN_FIELDS) as (keyof typeof FIDELITY_COLUMN_FIELDS)[];
 
 export const CELL_SCHEMA: Record<string, ColumnType> = {
   label: "VARCHAR",
@@ -315,13 +356,7 @@ export const CELL_SCHEMA: Record<string, ColumnType> = {
   ),
 };
 
-function cellRows(
-  cfg: ModelConfig,
-  weights: string,
-  settings: CalibrationSettings,
-  cell: Cell,
-  ev: Awaited<ReturnType<typeof evaluateSchedule>> | null,
-): Row[] {
+function cellRows(cfg: ModelConfig, weights: string, settings: SweepSettings, cell: Cell, ev: Awaited<ReturnType<typeof evaluateSchedule>> | null): Row[] {
   const s = cell.schedule;
   const fullBytes = buildSchedule("full", cfg, "100%").budget.bytes;
   const common: Row = {
@@ -343,6 +378,7 @@ function cellRows(
     top_k: settings.topK,
     top_p: settings.topP,
     temperature: settings.temperature,
+    sampler: settings.sampler,
   };
   if (!ev) return [common];
   const K = cfg.patchNums.length;
@@ -373,6 +409,11 @@ function cellRows(
       class_accuracy: ev.accuracy,
       n_images: ev.images.length,
     });
+    for (const m of FIDELITY_COLUMNS) {
+      const f = FIDELITY_COLUMN_FIELDS[m];
+      row[m] = im.fidelity.overall[f];
+      for (let k = 0; k < K; k++) row[`${m}_s${k}`] = im.fidelity.perScale[k][f];
+    }
     return row;
   });
 }
@@ -436,12 +477,111 @@ export function sweepOutputs(out: string): NamedPath[] {
   return [
     { path: out, what: "--out" },
     { path: cellsPath(out), what: "cells file" },
+    { path: pairedPath(out), what: "paired file" },
     { path: manifestPathFor(out), what: "sweep manifest" },
     { path: `${out}.shards`, what: "shards folder" },
   ];
 }
 
 /** Before any work: outputs are no input (--stats) or model file and are writable; then the run holds `<out>.lock`. */
+/** Metrics compared pairwise in `<out>_paired.parquet` (image metrics and the teacher-forced fidelity). */
+export const PAIRED_METRICS = ["psnr_db", "ssim", "feature_distance", "tf_kl", "tf_kl_logits", "tf_tv", "tf_top1", "tf_p_ref"] as const;
+export const REFERENCE_RATIO = 0.2;
+
+export const PAIRED_SCHEMA: Record<string, ColumnType> = {
+  metric: "VARCHAR",
+  comparison: "VARCHAR",
+  label: "VARCHAR",
+  method: "VARCHAR",
+  budget_ratio: "DOUBLE",
+  mean: "DOUBLE",
+  bytes: "DOUBLE",
+  reference_label: "VARCHAR",
+  reference_ratio: "DOUBLE",
+  reference_mean: "DOUBLE",
+  reference_bytes: "DOUBLE",
+  n_pairs: "INTEGER",
+  diff_mean: "DOUBLE",
+  diff_ci_lo: "DOUBLE",
+  diff_ci_hi: "DOUBLE",
+  verdict: "VARCHAR",
+};
+
+/**
+ * Paired comparisons of every cell (src/lib/metrics/paired.ts) per metric: `same_budget` = vs the best
+ * baseline at the same budget; `reference_budget` = vs the best baseline at 20 % (the headline's target).
+ */
+export function pairedSummaries(rows: readonly Row[]): Row[] {
+  const out: Row[] = [];
+  const finite = (x: number) => (Number.isFinite(x) ? x : null);
+  for (const metric of PAIRED_METRICS) {
+    const higherIsBetter = SWEEP_METRICS[metric].higherIsBetter;
+    const cells = cellValues(rows.map((r) => ({ ...(r as unknown as PairedRow), value: r[metric] as number | null })));
+    const head = pairedHeadline(cells, { higherIsBetter, referenceRatio: REFERENCE_RATIO });
+    const emit = (comparison: string, c: ReturnType<typeof versusBestBaseline>[number]) =>
+      out.push({
+        metric,
+        comparison,
+        label: c.label,
+        method: c.method,
+        budget_ratio: c.ratio,
+        mean: c.mean,
+        bytes: finite(c.bytes),
+        reference_label: c.reference.label,
+        reference_ratio: c.reference.ratio,
+        reference_mean: c.reference.mean,
+        reference_bytes: finite(c.reference.bytes),
+        n_pairs: c.diff.pairs,
+        diff_mean: finite(c.diff.mean),
+        diff_ci_lo: finite(c.diff.lo),
+        diff_ci_hi: finite(c.diff.hi),
+        verdict: c.verdict,
+      });
+    for (const c of versusBestBaseline(cells, { higherIsBetter })) emit("same_budget", c);
+    if (head.reference) for (const c of versusCell(cells, head.reference, { higherIsBetter })) emit("reference_budget", c);
+  }
+  return out;
+}
+
+/**
+ * The paired verdicts in words (logged at the end of a complete sweep): per metric the best baseline at 20 %,
+ * each method's paired difference there and its smallest budget not significantly worse; how often the
+ * verdicts agree between the two halves of the seeds; Kendall τ between the PSNR and the KL rankings.
+ */
+export function describePaired(rows: readonly Row[], metrics: readonly (typeof PAIRED_METRICS)[number][] = ["psnr_db", "feature_distance", "tf_kl"]): string[] {
+  const lines: string[] = [];
+  const values = (metric: string) => rows.map((r) => ({ ...(r as unknown as PairedRow), value: r[metric] as number | null }));
+  const pc = (x: number) => `${+(100 * x).toFixed(2)} %`;
+  const f = (x: number) => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(2));
+  for (const metric of metrics) {
+    const higherIsBetter = SWEEP_METRICS[metric].higherIsBetter;
+    const cells = cellValues(values(metric));
+    const h = pairedHeadline(cells, { higherIsBetter, referenceRatio: REFERENCE_RATIO });
+    if (!h.reference) continue;
+    lines.push(`${metric}: best baseline at ${pc(REFERENCE_RATIO)} = ${h.reference.label} (mean ${f(h.reference.mean)}); paired t, 95 %:`);
+    for (const r of h.rows) {
+      const at = r.atReference ? `${f(r.atReference.diff.mean)} ± ${f(r.atReference.diff.half)} (${r.atReference.verdict})` : "—";
+      const hit = r.hit ? `${pc(r.hit.ratio)} (${(r.hit.bytes / h.reference.bytes).toFixed(2)}× its bytes)` : "not within the sweep";
+      lines.push(`  ${r.label}: at ${pc(REFERENCE_RATIO)} ${at}; not significantly worse from ${hit}`);
+    }
+    const per = versusBestBaseline(cells, { higherIsBetter });
+    for (const ratio of [...new Set(per.map((c) => c.ratio))]) {
+      const at = per.filter((c) => c.ratio === ratio);
+      const n = (v: string) => at.filter((c) => c.verdict === v).length;
+      lines.push(`  at ${pc(ratio)} vs ${at[0].reference.label}: ${n("better")} better, ${n("equal")} equal, ${n("worse")} worse`);
+    }
+    const st = halfSeedStability(values(metric), { higherIsBetter, referenceRatio: REFERENCE_RATIO });
+    lines.push(
+      `  half-seed stability (seeds ${st.seedsA.join(",")} vs ${st.seedsB.join(",")}): per-budget verdicts agree ${st.verdictsAgree}/${st.verdicts}, smallest not-worse budgets agree ${st.headlineAgree}/${st.headline}`,
+    );
+  }
+  const tau = rankAgreement(cellValues(values("psnr_db")), cellValues(values("tf_kl")), true, false);
+  lines.push(
+    `Kendall τ (PSNR vs KL rankings): ${tau.all.toFixed(3)} over ${tau.cells} cells; per budget ${tau.perBudget.map((r) => `${pc(r.ratio)} ${r.tau.toFixed(3)} (${r.methods})`).join(", ")}; mean ${tau.meanPerBudget.toFixed(3)}`,
+  );
+  return lines;
+}
+
 export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const out = requireOutputPath(o.out ?? DEFAULT_SWEEP_PATH, "--out");
   guardOutputs({ inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: sweepOutputs(out), modelDirs: [o.modelDir ?? MODEL_DIR] });
@@ -562,6 +702,7 @@ async function sweepLocked(o: SweepOptions, out: string): Promise<SweepResult> {
   const result: SweepResult = {
     out,
     cellsOut: cellsPath(out),
+    pairedOut: pairedPath(out),
     complete,
     cells: cells.length,
     computed,
@@ -573,13 +714,15 @@ async function sweepLocked(o: SweepOptions, out: string): Promise<SweepResult> {
   };
   if (complete) {
     const rows = cells.flatMap((c) => done.get(c)!.rows);
-    // one unit: both files and a manifest written last (node/store-unit.ts)
+    // one unit: the three files and a manifest written last (node/store-unit.ts)
     writeUnit(out, [
       { path: out, data: await toParquet(sweepSchema(cfg.patchNums.length), rows) },
       { path: cellsPath(out), data: await toParquet(CELL_SCHEMA, cellSummaries(rows)) },
+      { path: pairedPath(out), data: await toParquet(PAIRED_SCHEMA, pairedSummaries(rows)) },
     ]);
     result.rows = rows.length;
-    log(`sweep: wrote ${out} (${rows.length} rows) and ${cellsPath(out)}`);
+    log(`sweep: wrote ${out} (${rows.length} rows), ${cellsPath(out)} and ${pairedPath(out)}`);
+    for (const line of describePaired(rows)) log(`sweep: ${line}`);
   } else {
     log(`sweep: stopped after ${computed} new cells; run again to resume`);
   }

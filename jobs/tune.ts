@@ -24,6 +24,7 @@ import {
   referenceSet,
   type ReferenceSet,
   rowsOf,
+  type SweepSettings,
 } from "./sweep.js";
 import { ensureWritable, writeAtomic } from "../node/files.js";
 import { guardOutputs } from "../node/paths-guard.js";
@@ -33,7 +34,17 @@ import { DEFAULT_STATS_PATH, statsStoreInputs } from "./calibrate.js";
 import { readConfig } from "./schedule.js";
 import { join } from "node:path";
 
+/** Fewest images a tuning or verification set may have: below it the 95 % interval is meaningless (n = 1: none). */
+export const MIN_TUNE_IMAGES = 8;
+
 export const METRIC_ALIASES: Record<string, SweepMetric> = {
+  kl: "tf_kl",
+  "tf-kl": "tf_kl",
+  tf_kl: "tf_kl",
+  "kl-logits": "tf_kl_logits",
+  tf_kl_logits: "tf_kl_logits",
+  top1: "tf_top1",
+  tf_top1: "tf_top1",
   psnr: "psnr_db",
   psnr_db: "psnr_db",
   ssim: "ssim",
@@ -46,7 +57,7 @@ export const METRIC_ALIASES: Record<string, SweepMetric> = {
 
 export function parseMetric(name: string): SweepMetric {
   const m = METRIC_ALIASES[name.trim().toLowerCase()];
-  if (!m) throw new Error(`--metric must be one of psnr, ssim, feature-distance, token-agreement, got "${name}"`);
+  if (!m) throw new Error(`--metric must be one of psnr, ssim, feature-distance, token-agreement, kl, kl-logits, top1, got "${name}"`);
   return m;
 }
 
@@ -62,7 +73,7 @@ export interface TuneOptions {
   classes?: number[];
   calibrationSeeds?: number[];
   evalSeeds?: number[];
-  settings?: Partial<CalibrationSettings>;
+  settings?: Partial<SweepSettings>;
   stats?: string;
   modelDir?: string;
   threads?: number;
@@ -79,8 +90,28 @@ interface Probe {
   meets: boolean;
 }
 
+/** Two probes where the larger budget has the worse mean: quality does not grow with the budget there. */
+export interface NonMonotoneStep {
+  lower: { ratio: number; mean: number; meets: boolean };
+  higher: { ratio: number; mean: number; meets: boolean };
+}
+
+/** Every adjacent pair of probes (by budget) whose mean gets worse as the budget grows. */
+export function nonMonotoneSteps(probes: readonly Probe[], higherIsBetter: boolean): NonMonotoneStep[] {
+  const sorted = [...probes].sort((a, b) => a.ratio - b.ratio);
+  const out: NonMonotoneStep[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (higherIsBetter ? b.mean < a.mean : b.mean > a.mean)
+      out.push({ lower: { ratio: a.ratio, mean: a.mean, meets: a.meets }, higher: { ratio: b.ratio, mean: b.mean, meets: b.meets } });
+  }
+  return out;
+}
+
 export interface TuneCandidate {
   params: Record<string, unknown>;
+  /** probes where a larger budget gave a worse mean (bisection assumes the opposite) */
+  nonMonotone: NonMonotoneStep[];
   /** smallest budget found meeting the target on the calibration set, null when even 100 % does not */
   ratio: number | null;
   mean: number | null;
@@ -145,6 +176,16 @@ export function metricOf(im: ImageEval, metric: SweepMetric): number {
       return im.featureDistance;
     case "token_agreement_last":
       return im.tokenAgreement[im.tokenAgreement.length - 1];
+    case "tf_kl":
+      return im.fidelity.overall.kl;
+    case "tf_kl_logits":
+      return im.fidelity.overall.klLogits;
+    case "tf_tv":
+      return im.fidelity.overall.tv;
+    case "tf_top1":
+      return im.fidelity.overall.top1;
+    case "tf_p_ref":
+      return im.fidelity.overall.pRef;
   }
 }
 
@@ -202,7 +243,8 @@ async function searchRatio(
   };
   const minRatio = minFeasible(ctx, method, params);
   const top = await probe(1);
-  if (!top.meets) return { params, ratio: null, mean: null, peakBytes: null, minFeasibleRatio: minRatio, probes };
+  const steps = () => nonMonotoneSteps(probes, hib);
+  if (!top.meets) return { params, ratio: null, mean: null, peakBytes: null, minFeasibleRatio: minRatio, probes, nonMonotone: steps() };
   let best = top;
   const bottom = await probe(minRatio);
   if (bottom.meets) best = bottom;
@@ -219,7 +261,12 @@ async function searchRatio(
       } else lo = mid;
     }
   }
-  return { params, ratio: best.ratio, mean: best.mean, peakBytes: best.peakBytes, minFeasibleRatio: minRatio, probes };
+  const nonMonotone = steps();
+  for (const st of nonMonotone)
+    log(
+      `tune: NON-MONOTONE ${JSON.stringify(params)}: ${(100 * st.higher.ratio).toFixed(2)} % gives mean ${st.higher.mean.toFixed(4)}, worse than ${st.lower.mean.toFixed(4)} at ${(100 * st.lower.ratio).toFixed(2)} % — bisection assumes quality grows with the budget, so the budget found may not be the smallest`,
+    );
+  return { params, ratio: best.ratio, mean: best.mean, peakBytes: best.peakBytes, minFeasibleRatio: minRatio, probes, nonMonotone };
 }
 
 export async function tune(o: TuneOptions): Promise<TuneResult> {
@@ -283,6 +330,14 @@ async function tuneLocked(
   const calSeeds = o.calibrationSeeds ?? DEFAULT_CALIBRATION_SEEDS;
   const evalSeeds = o.evalSeeds ?? DEFAULT_EVAL_SEEDS;
   const prompts = (seeds: number[]): Prompt[] => classes.flatMap((classIndex) => seeds.map((seed) => ({ classIndex, seed })));
+  for (const [name, seeds] of [
+    ["--calibration-seeds", calSeeds],
+    ["--eval-seeds", evalSeeds],
+  ] as const)
+    if (classes.length * seeds.length < MIN_TUNE_IMAGES)
+      throw new Error(
+        `${name}: ${classes.length} classes × ${seeds.length} seeds = ${classes.length * seeds.length} images; tune needs at least ${MIN_TUNE_IMAGES} per set for a 95 % interval worth stating (add classes or seeds)`,
+      );
   log(
     `tune: ${spec.label}, ${metric} target ${target(metric, o.target)} on the calibration prompts (${classes.length} classes × seeds ${calSeeds.join(",")}); full-cache references…`,
   );
@@ -328,6 +383,7 @@ async function tuneLocked(
         peakBytes: c.peakBytes,
         minFeasibleRatio: c.minFeasibleRatio,
         probes: c.probes,
+        nonMonotone: c.nonMonotone,
       })),
       cacheRows: rowsOf(ctx.settings),
       seconds,
@@ -347,8 +403,19 @@ function target(metric: SweepMetric, t: number): string {
 
 /** Human summary of a tuning result. */
 export function describeTune(r: TuneResult): string {
+  const hib = SWEEP_METRICS[r.metric].higherIsBetter;
+  const verdict = (m: MeasuredSet) => {
+    const [lo, hi] = m.metric.ci95;
+    const whole = hib ? lo >= r.target : hi <= r.target;
+    const none = hib ? hi < r.target : lo > r.target;
+    return !m.meetsTarget
+      ? `MISSES the target ${target(r.metric, r.target)}${none ? " (the whole interval misses it)" : " (the interval still reaches it)"}`
+      : whole
+        ? `meets the target ${target(r.metric, r.target)} with the whole interval`
+        : `meets the target ${target(r.metric, r.target)} by its mean only: the interval [${lo.toFixed(4)}, ${hi.toFixed(4)}] also contains values that miss it`;
+  };
   const f = (m: MeasuredSet, name: string) =>
-    `  ${name}: ${m.prompts} images (seeds ${m.seeds.join(",")}): mean ${r.metric} ${m.metric.mean.toFixed(4)} [95 % CI ${m.metric.ci95.map((x) => x.toFixed(4)).join(", ")}] ${m.meetsTarget ? "meets" : "MISSES"} the target; ` +
+    `  ${name}: ${m.prompts} images (seeds ${m.seeds.join(",")}): mean ${r.metric} ${m.metric.mean.toFixed(4)}, verified 95 % t-interval [${m.metric.ci95.map((x) => x.toFixed(4)).join(", ")}] (n = ${m.metric.n}); ${verdict(m)}; ` +
     `PSNR ${m.means.psnr_db.toFixed(2)} dB, SSIM ${m.means.ssim.toFixed(4)}, feature distance ${m.means.feature_distance.toFixed(4)}, token agreement (last scale) ${m.means.token_agreement_last.toFixed(3)}, ` +
     `FD-emoji ${m.fdEmoji?.toFixed(3) ?? "n/a"}, class accuracy ${(100 * m.classAccuracy).toFixed(1)} %; peak KV ${m.peakBytes} B measured = ${m.predictedPeakBytes} B predicted: ${m.bytesMatch}`;
   const s = r.schedule;
@@ -356,6 +423,12 @@ export function describeTune(r: TuneResult): string {
     `tuned ${s.method} ${JSON.stringify(s.params)} at ${(100 * s.budget.ratio).toFixed(2)} % of ${s.budget.denominator}`,
     f(r.calibration, "calibration"),
     f(r.evaluation, "evaluation"),
+    ...r.candidates.flatMap((c) =>
+      c.nonMonotone.map(
+        (st) =>
+          `  NON-MONOTONE ${JSON.stringify(c.params)}: mean ${st.higher.mean.toFixed(4)} at ${(100 * st.higher.ratio).toFixed(2)} % < ${st.lower.mean.toFixed(4)} at ${(100 * st.lower.ratio).toFixed(2)} % (${hib ? "lower" : "higher"} is worse): bisection's assumption fails here`,
+      ),
+    ),
     `  searched: ${r.candidates.map((c) => `${JSON.stringify(c.params)} → ${c.ratio === null ? "unreachable" : `${(100 * c.ratio).toFixed(2)} % (${c.peakBytes} B)`} in ${c.probes.length} probes`).join("; ")}`,
     `  ${r.seconds.toFixed(1)} s${r.out ? `; wrote ${r.out} (measured numbers in details.tuning)` : ""}`,
   ].join("\n");

@@ -37,9 +37,21 @@ describe("quality vs memory", () => {
     await chart.waitFor({ timeout: 180_000 });
     expect(JSON.parse((await chart.getAttribute("data-methods"))!)).toEqual(labels);
     const lines = () => chart.locator("g[aria-label='line'] path").count();
-    const dots = () => chart.locator("g[aria-label='dot'] circle").count();
+    const dots = () => chart.locator("g[aria-label='dot'] > *").count(); // one marker (a symbol path) per cell
     expect(await lines()).toBe(labels.length);
     expect(await dots()).toBe(cells.length);
+    // one colour per series
+    const strokes = await chart.locator("g[aria-label='line'] path").evaluateAll((ps) => ps.map((p) => p.getAttribute("stroke")));
+    expect(new Set(strokes).size).toBe(labels.length);
+    // the first screen: the verdict sentence, both charts, the verdict matrix (one row per method setting)
+    expect(await page.locator("[data-testid=verdict-sentence]").textContent()).toMatch(
+      /^At 20 % the best baseline is .+ Paired on the same images \(paired t, 95 %\), the other settings at that budget are PSNR: \d+ better \/ \d+ equal \/ \d+ worse/,
+    );
+    await page.locator("[data-testid=quality-chart-fidelity]").waitFor();
+    expect(await page.locator("[data-testid=quality-chart-fidelity]").textContent()).toContain("KL(full ‖ compressed), teacher-forced vs KV-cache memory");
+    const matrix = page.locator("[data-testid=verdict-matrix]");
+    expect(Number(await matrix.getAttribute("data-rows"))).toBe(labels.length);
+    expect(await matrix.locator("[data-verdict]").count()).toBeGreaterThan(0);
     expect(await chart.locator("g[aria-label='area'] path").count()).toBe(labels.length); // the 95 % bands
     expect(await chart.textContent()).toContain("PSNR vs KV-cache memory");
 
@@ -55,11 +67,14 @@ describe("quality vs memory", () => {
     await upTo.fill("20");
     await upTo.dispatchEvent("input");
     const small = cells.filter((c) => Number(c.budget_ratio) <= 0.2 + 1e-9).length;
-    await expect.poll(() => page.locator("[data-testid=quality-chart] g[aria-label='dot'] circle").count(), { timeout: 30_000 }).toBe(small);
+    await expect.poll(() => page.locator("[data-testid=quality-chart] g[aria-label='dot'] > *").count(), { timeout: 30_000 }).toBe(small);
 
     // the table lists every cell of the filtered view (+ the full cache), the headline tables exist
     await expect.poll(() => page.locator("[data-testid=headline-psnr_db] table tbody tr").count(), { timeout: 60_000 }).toBe(labels.length);
     expect(await page.locator("[data-testid=headline-feature_distance] table tbody tr").count()).toBe(labels.length);
+    for (const m of ["psnr_db", "feature_distance", "tf_kl"])
+      expect(await page.locator(`[data-testid=paired-headline-${m}] tbody tr`).count(), m).toBe(labels.length);
+    expect(Number(await page.locator("[data-testid=quality-infeasible]").getAttribute("data-rows"))).toBeGreaterThan(0);
     await screenshot(page, "quality");
     expectClean(log);
   });

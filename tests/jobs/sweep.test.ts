@@ -7,9 +7,20 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_SETTINGS } from "../../jobs/calibrate.js";
-import { CELL_SCHEMA, cellSummaries, cellsPath, defaultMethodSpecs, parseMethodSpec, sweep, sweepSchema } from "../../jobs/sweep.js";
+import {
+  CELL_SCHEMA,
+  cellSummaries,
+  DEFAULT_SWEEP_SAMPLER,
+  PAIRED_SCHEMA,
+  cellsPath,
+  defaultMethodSpecs,
+  pairedPath,
+  parseMethodSpec,
+  sweep,
+  sweepSchema,
+} from "../../jobs/sweep.js";
 import { resolveParams } from "../../src/lib/schedules/params.js";
-import { tune } from "../../jobs/tune.js";
+import { describeTune, MIN_TUNE_IMAGES, nonMonotoneSteps, parseMetric, tune } from "../../jobs/tune.js";
 import { getMethod, parseScheduleJson } from "../../src/lib/schedules/index.js";
 import { SWEEP_SAMPLER } from "../../src/lib/site/quality.js";
 import { readConfig } from "../../jobs/schedule.js";
@@ -36,13 +47,15 @@ describe("sweep options", () => {
 
   it("docs/sweep.md lists every column", () => {
     const doc = readFileSync(join(import.meta.dirname, "..", "..", "docs", "sweep.md"), "utf8");
-    for (const c of Object.keys(sweepSchema(7))) if (!/^token_agreement_s\d+$/.test(c)) expect(doc, c).toContain(`\`${c}\``);
+    for (const c of Object.keys(sweepSchema(7))) if (!/^(token_agreement|tf_\w+)_s\d+$/.test(c)) expect(doc, c).toContain(`\`${c}\``);
     expect(doc).toContain("`token_agreement_s0` … `token_agreement_s<K−1>`");
+    for (const m of ["tf_kl", "tf_kl_logits", "tf_tv", "tf_top1", "tf_p_ref"]) expect(doc, m).toContain(`\`${m}_s0\` … \`${m}_s<K−1>\``);
+    for (const c of Object.keys(PAIRED_SCHEMA)) expect(doc, c).toContain(`\`${c}\``);
     for (const c of Object.keys(CELL_SCHEMA)) if (!/_(mean|ci_lo|ci_hi)$/.test(c) || c === "ms_mean") expect(doc, c).toContain(`\`${c}\``);
   });
 
   it("the pages sample like the calibration job and the sweep", () => {
-    expect(SWEEP_SAMPLER).toEqual(DEFAULT_SETTINGS);
+    expect(SWEEP_SAMPLER).toEqual({ ...DEFAULT_SETTINGS, sampler: DEFAULT_SWEEP_SAMPLER });
   });
 });
 
@@ -99,6 +112,14 @@ describe("sweep job (2 methods × 2 budgets × 2 images)", () => {
     }
     const full = a.filter((r) => r.method === "full");
     expect(full.every((r) => r.identical === true && r.psnr_db === 100 && r.ssim === 1 && r.feature_distance === 0)).toBe(true);
+    // teacher-forced fidelity: the full cache replayed against itself is exactly 0 KL / 100 % top-1; compressed cells are not
+    expect(full.every((r) => r.tf_kl === 0 && r.tf_kl_logits === 0 && r.tf_tv === 0 && r.tf_top1 === 1 && r.tf_kl_s6 === 0)).toBe(true);
+    expect(a.filter((r) => !r.infeasible && r.method !== "full").every((r) => Number(r.tf_kl) > 0 && r.tf_kl_s0 === 0)).toBe(true);
+    expect(new Set(a.map((r) => r.sampler))).toEqual(new Set([DEFAULT_SWEEP_SAMPLER]));
+    const paired = await readRows(pairedPath(out), "metric, comparison, budget_ratio, label");
+    // uniform is the only baseline: at 30 % heatkv is compared with it, per metric, on the 2 shared images
+    const at30 = paired.filter((r) => r.metric === "psnr_db" && r.comparison === "same_budget");
+    expect(at30.map((r) => [r.label, r.reference_label, r.budget_ratio, r.n_pairs])).toEqual([["heatkv", "uniform", 0.3, 2]]);
     const cells = await readRows(cellsPath(out), "label, budget_ratio");
     expect(cells.length).toBe(5);
     expect(cellSummaries(a as never).length).toBe(5);
@@ -113,7 +134,7 @@ describe("tune", () => {
       metric: "token-agreement",
       target: 0.5,
       method: "uniform",
-      classes: [0, 1],
+      classes: [0, 1, 2, 3, 4, 5, 6, 7],
       calibrationSeeds: [1],
       evalSeeds: [101],
       tolerance: 0.05,
@@ -130,5 +151,27 @@ describe("tune", () => {
     const back = parseScheduleJson(readFileSync(out, "utf8"), readConfig(join(MODEL_DIR, "config.json")), out);
     expect(back.budget.ratio).toBe(r.schedule.budget.ratio);
     expect((back.details.tuning as { calibration: { metric: { mean: number } } }).calibration.metric.mean).toBe(r.calibration.metric.mean);
-  }, 120_000);
+    // the verified interval is stated (8 images: a finite 95 % interval)
+    expect(r.evaluation.metric.n).toBe(8);
+    expect(r.evaluation.metric.ci95.every(Number.isFinite)).toBe(true);
+    expect(describeTune(r)).toMatch(/verified 95 % t-interval \[[\d.]+, [\d.]+\] \(n = 8\)/);
+  }, 240_000);
+
+  it(`refuses fewer than ${MIN_TUNE_IMAGES} images per set with an error naming the option`, async () => {
+    const base = { metric: "kl", target: 0.01, method: "uniform", log: () => {} };
+    await expect(tune({ ...base, classes: [0], calibrationSeeds: [1, 2], evalSeeds: [101] })).rejects.toThrow(
+      /^--calibration-seeds: 1 classes × 2 seeds = 2 images; tune needs at least 8/,
+    );
+    await expect(tune({ ...base, classes: [0, 1, 2, 3], calibrationSeeds: [1, 2], evalSeeds: [101] })).rejects.toThrow(
+      /^--eval-seeds: 4 classes × 1 seeds = 4 images/,
+    );
+  });
+
+  it("names every step where a larger budget gave a worse mean (bisection's assumption fails)", () => {
+    const p = (ratio: number, mean: number, meets: boolean) => ({ ratio, mean, meets, feasible: true, peakBytes: 0 });
+    const probes = [p(1, 20, true), p(0.2, 17, false), p(0.6, 18.5, true), p(0.4, 18.7, true)];
+    expect(nonMonotoneSteps(probes, true)).toEqual([{ lower: { ratio: 0.4, mean: 18.7, meets: true }, higher: { ratio: 0.6, mean: 18.5, meets: true } }]);
+    expect(nonMonotoneSteps(probes, false).map((s) => s.lower.ratio)).toEqual([0.2, 0.6]);
+    expect(parseMetric("kl")).toBe("tf_kl");
+  });
 });

@@ -68,18 +68,18 @@ describe("headline rule", () => {
     expect(h.target).toBe(25);
     const by = Object.fromEntries(h.rows.map((r) => [r.label, r]));
     expect(Object.keys(by).sort()).toEqual(["heatkv", "heatkv:sigma=1", "pyramid", "scalekv", "uniform"]);
-    expect(by.heatkv).toMatchObject({ ratio: 0.1, mean: 25.1, bytes: 100, memorySaving: 2 });
-    expect(by["heatkv:sigma=1"]).toMatchObject({ ratio: 0.2, memorySaving: 200 / 195 }); // 24.9 < 25 at 5 %
-    expect(by.scalekv).toMatchObject({ ratio: 0.2, memorySaving: 1 });
-    expect(by.uniform).toMatchObject({ ratio: 0.5, memorySaving: 0.4 });
-    expect(by.pyramid).toMatchObject({ ratio: null, bytes: null, memorySaving: null });
+    expect(by.heatkv).toMatchObject({ ratio: 0.1, mean: 25.1, bytes: 100, memoryRatio: 0.5 });
+    expect(by["heatkv:sigma=1"]).toMatchObject({ ratio: 0.2, memoryRatio: 195 / 200 }); // 24.9 < 25 at 5 %
+    expect(by.scalekv).toMatchObject({ ratio: 0.2, memoryRatio: 1 });
+    expect(by.uniform).toMatchObject({ ratio: 0.5, memoryRatio: 2.5 });
+    expect(by.pyramid).toMatchObject({ ratio: null, bytes: null, memoryRatio: null });
   });
 
   it("lower-is-better metrics use the lowest baseline and ≤", () => {
     const fd = [cell("scalekv", 0.2, 0.1, 200), cell("uniform", 0.2, 0.3, 200), cell("heatkv", 0.1, 0.1, 100), cell("heatkv", 0.05, 0.2, 50)];
     const h = headline(fd, { higherIsBetter: false });
     expect(h.reference?.label).toBe("scalekv");
-    expect(h.rows.find((r) => r.label === "heatkv")).toMatchObject({ ratio: 0.1, memorySaving: 2 });
+    expect(h.rows.find((r) => r.label === "heatkv")).toMatchObject({ ratio: 0.1, memoryRatio: 0.5 });
   });
 
   it("has no target when no baseline ran at the reference budget", () => {

@@ -28,11 +28,11 @@ describe("quality headline", () => {
     expect(headlineText(h, "feature_distance")).toContain("whose mean ≤ that:");
   });
 
-  it("one row per method: its smallest matching budget and the memory saving", () => {
+  it("one row per method: its smallest matching budget and its memory as a multiple of the baseline's", () => {
     const rows = headlineRows(headline(cells, { higherIsBetter: true, referenceRatio: 0.2 }));
     const heat = rows.find((r) => r.method === "heatkv")!;
-    expect(heat).toMatchObject({ budget: "10 %", saving: "2.00×" });
-    expect(rows.find((r) => r.method === "h2o")).toMatchObject({ budget: "not reached in the sweep", bytes: "—", mean: "—", saving: "—" });
+    expect(heat).toMatchObject({ budget: "10 %", memory: "0.50×" });
+    expect(rows.find((r) => r.method === "h2o")).toMatchObject({ budget: "not reached in the sweep", bytes: "—", mean: "—", memory: "—" });
   });
 
   it("no baseline at the reference budget", () => {

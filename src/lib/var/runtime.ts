@@ -66,6 +66,15 @@ export interface GenerateOptions extends Partial<SamplerOptions> {
    */
   sigma?: number;
   onScale?: (rec: ScaleRecord, obs: ScaleObservation, cache: CacheStore) => void;
+  /**
+   * Teacher forcing: use these token ids per scale instead of sampling (the policy still sees this run's own
+   * attention, i.e. what it would observe generating exactly these tokens). The RNG is not used.
+   */
+  forceTokens?: readonly Int32Array[];
+  /** called with each scale's raw step logits [rows, n, V] before the tokens are drawn (fidelity metrics) */
+  onLogits?: (scale: number, logits: Float32Array, guidance: number, useUncond: boolean) => void;
+  /** skip the image decoder (the result's image is empty): teacher-forced replays need only the logits */
+  skipDecode?: boolean;
 }
 
 export interface GenerateResult {
@@ -275,7 +284,12 @@ export class VarModel {
       let to = now();
       const out = await this.step.run({ x_in: xIn, labels, pos_idx: { data: pos, dims: [n] }, ...cache.feeds() });
       rec.ortMs += now() - to;
-      const idx = sampleTokens(out.logits.data as Float32Array, n, cfg.vocabSize, guidanceAt(sampler.cfg, t, K), useUncond, sampler, rng);
+      const guidance = guidanceAt(sampler.cfg, t, K);
+      opts.onLogits?.(t, out.logits.data as Float32Array, guidance, useUncond);
+      const forced = opts.forceTokens?.[t];
+      if (opts.forceTokens && !(forced && forced.length === n))
+        throw new Error(`forceTokens: scale ${t} needs ${n} token ids, got ${forced ? forced.length : "none"}`);
+      const idx = forced ? Int32Array.from(forced) : sampleTokens(out.logits.data as Float32Array, n, cfg.vocabSize, guidance, useUncond, sampler, rng);
       tokens.push(idx);
       const obs: ScaleObservation = {
         scale: t,
@@ -311,9 +325,8 @@ export class VarModel {
       opts.onScale?.(rec, obs, cache);
     }
     const to = now();
-    const img = await this.decode.run({ f_hat: fHat });
+    const image = opts.skipDecode ? new Float32Array(0) : ((await this.decode.run({ f_hat: fHat })).image.data as Float32Array);
     ortMs += now() - to;
-    const image = img.image.data as Float32Array;
     return {
       classIndex,
       seed: opts.seed,
@@ -350,6 +363,7 @@ export async function timeGenerations(model: VarModel, images: number): Promise<
 function definedOnly(o: Partial<SamplerOptions>): Partial<SamplerOptions> {
   const r: Partial<SamplerOptions> = {};
   for (const k of ["cfg", "topK", "topP", "temperature"] as const) if (o[k] !== undefined) r[k] = o[k];
+  if (o.sampler !== undefined) r.sampler = o.sampler;
   return r;
 }
 

@@ -4,6 +4,7 @@
 // No module state: what a comparison needs beyond the model (the low-rank fixture, the variants already
 // self-checked) is a CompareContext the page makes once.
 import { psnr, ssim, tokenAgreement } from "../../metrics/image.js";
+import { DEFAULT_SWEEP_SAMPLER } from "../../metrics/sweep.js";
 import { scheduleToPolicy } from "../../enforce/index.js";
 import type { LowRankManifest, ModelConfig } from "../../model/index.js";
 import { buildSchedule, type HeadScaleStats, predictedBytes, type Schedule } from "../../schedules/index.js";
@@ -11,8 +12,8 @@ import { type GenerateResult, VarModel } from "../../var/runtime.js";
 import { type OrtWebModule, webBackend, type WebPreference } from "../../var/web.js";
 import type { ParamValue } from "../methods.js";
 
-/** The sampler of the calibration job and the sweep (jobs/calibrate.ts DEFAULT_SETTINGS). */
-export const SWEEP_SAMPLER = { cfg: 3, topK: 0, topP: 0.95, temperature: 1 };
+/** The sweep's sampler: the calibration job's settings (jobs/calibrate.ts DEFAULT_SETTINGS) and the sweep's draw. */
+export const SWEEP_SAMPLER = { cfg: 3, topK: 0, topP: 0.95, temperature: 1, sampler: DEFAULT_SWEEP_SAMPLER };
 
 /** A file the page publishes (a FileAttachment). */
 export interface PageFile {

@@ -12,10 +12,14 @@ export interface MetricOption {
   higherIsBetter: boolean;
   /** set-level (one value per cell, no per-image interval) */
   setLevel?: boolean;
+  /** teacher-forced cache fidelity (src/lib/metrics/fidelity.ts): no sampling noise */
+  fidelity?: boolean;
+  /** unit after a number, e.g. " dB" */
+  unit?: string;
 }
 
 export const METRIC_OPTIONS: MetricOption[] = [
-  { key: "psnr_db", label: "PSNR", axis: "PSNR vs full-cache image (dB)", higherIsBetter: true },
+  { key: "psnr_db", label: "PSNR", axis: "PSNR vs full-cache image (dB)", higherIsBetter: true, unit: " dB" },
   { key: "ssim", label: "SSIM", axis: "SSIM vs full-cache image (0–1)", higherIsBetter: true },
   {
     key: "feature_distance",
@@ -37,6 +41,35 @@ export const METRIC_OPTIONS: MetricOption[] = [
     axis: "emoji-classifier accuracy on the prompted class (fraction)",
     higherIsBetter: true,
     setLevel: true,
+  },
+  {
+    key: "tf_kl",
+    label: "KL(full ‖ compressed), teacher-forced",
+    axis: "KL of the sampled next-token distributions, nats/token (lower is better)",
+    higherIsBetter: false,
+    fidelity: true,
+  },
+  {
+    key: "tf_kl_logits",
+    label: "KL on the CFG-mixed logits, teacher-forced",
+    axis: "KL of softmax(CFG-mixed logits), nats/token (lower is better)",
+    higherIsBetter: false,
+    fidelity: true,
+  },
+  {
+    key: "tf_tv",
+    label: "total variation, teacher-forced",
+    axis: "total variation of the sampled distributions (lower is better)",
+    higherIsBetter: false,
+    fidelity: true,
+  },
+  { key: "tf_top1", label: "top-1 agreement, teacher-forced", axis: "argmax agreement with the full cache (fraction)", higherIsBetter: true, fidelity: true },
+  {
+    key: "tf_p_ref",
+    label: "p(full run's token), teacher-forced",
+    axis: "compressed cache's probability of the full run's token",
+    higherIsBetter: true,
+    fidelity: true,
   },
 ];
 

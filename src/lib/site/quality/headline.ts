@@ -26,7 +26,7 @@ export const headlineRows = (h: Headline) =>
     budget: r.ratio === null ? "not reached in the sweep" : pct(r.ratio),
     bytes: r.bytes === null ? "—" : formatBytes(r.bytes),
     mean: r.mean === null ? "—" : formatNumber(r.mean, 4),
-    saving: r.memorySaving === null ? "—" : `${r.memorySaving.toFixed(2)}×`,
+    memory: r.memoryRatio === null ? "—" : `${r.memoryRatio.toFixed(2)}×`,
   }));
 
 export function headlineTable(h: Headline, metric: string): HTMLElement {
@@ -42,7 +42,7 @@ export function headlineTable(h: Headline, metric: string): HTMLElement {
       { key: "budget", label: "smallest matching budget", align: "right" },
       { key: "bytes", label: "peak KV (measured)", align: "right" },
       { key: "mean", label: `mean ${m.label}`, align: "right" },
-      { key: "saving", label: "memory vs best baseline @ reference", align: "right" },
+      { key: "memory", label: "KV bytes ÷ best baseline's (< 1 = less memory)", align: "right" },
     ]),
   );
   return div;

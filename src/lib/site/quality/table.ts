@@ -28,6 +28,37 @@ export function cellRows(cells: readonly Cell[]) {
 export const infeasibleLines = (cells: readonly Cell[]): string[] =>
   cells.filter((c) => c.infeasible).map((c) => `${c.label} @ ${pct(c.ratio)}: ${c.message ?? "infeasible"}`);
 
+/** Infeasible cells collapsed per method: the budgets, and the schedule library's message (the distinct ones). */
+export function infeasibleSummary(cells: readonly Cell[]): { method: string; budgets: string; why: string }[] {
+  const by = new Map<string, Cell[]>();
+  for (const c of cells.filter((c) => c.infeasible)) by.set(c.label, [...(by.get(c.label) ?? []), c]);
+  return [...by.entries()]
+    .sort(([a], [b]) => byCodePoint(a, b))
+    .map(([label, cs]) => ({
+      method: label,
+      budgets: cs
+        .map((c) => c.ratio)
+        .sort((a, b) => a - b)
+        .map(pct)
+        .join(", "),
+      why: [...new Set(cs.map((c) => c.message ?? "infeasible"))].join(" / "),
+    }));
+}
+
+/** The infeasible cells as one small table (one row per method). */
+export function infeasibleTable(cells: readonly Cell[]): HTMLElement {
+  const t = renderTable(
+    infeasibleSummary(cells),
+    [{ key: "method" }, { key: "budgets", label: "infeasible at" }, { key: "why", label: "why (schedule library)" }],
+    {
+      caption: "Infeasible cells: no schedule exists at that budget (recorded, not run)",
+    },
+  );
+  t.dataset.testid = "quality-infeasible";
+  t.style.fontSize = "12px";
+  return t;
+}
+
 /** The cells as a table (infeasible cells with their message). */
 export function cellsTable(cells: readonly Cell[], metric: string): HTMLElement {
   const m = metricOption(metric);
@@ -51,19 +82,6 @@ export function cellsTable(cells: readonly Cell[], metric: string): HTMLElement 
   for (const td of t.querySelectorAll("td")) td.style.whiteSpace = "nowrap";
   const div = document.createElement("div");
   div.append(t);
-  const infeasible = infeasibleLines(cells);
-  if (infeasible.length) {
-    const ul = document.createElement("ul");
-    ul.dataset.testid = "quality-infeasible";
-    for (const line of infeasible) {
-      const li = document.createElement("li");
-      li.textContent = line;
-      ul.append(li);
-    }
-    const p = document.createElement("p");
-    p.textContent = `Infeasible cells (no schedule exists at that budget; recorded, not run):`;
-    div.append(p, ul);
-  }
   return div;
 }
 
