@@ -9,6 +9,8 @@ import { join, resolve } from "node:path";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import type { CalibrationSettings, Prompt, PromptStats } from "../src/lib/metrics/calibration.js";
+import type { SelfCheck } from "../src/lib/var/selfcheck.js";
+import type { PlainTensor } from "./browser-page.js";
 import { serveStatic, type StaticServer } from "./static-server.js";
 import { CHROMIUM, launchChromium } from "./chromium.js";
 import { MODEL_DIR } from "./node-backend.js";
@@ -38,7 +40,22 @@ type Api = {
   bench(n: number): Promise<{ total: number[]; ortMs: number[]; peak: number }>;
   calibrate(p: Prompt, s: CalibrationSettings): Promise<PromptStats>;
   webgpuInfo(): Promise<{ adapter: boolean; software: boolean; description: string }>;
+  selfChecks(): Promise<{ backend: string; base: SelfCheck; variants: Record<string, SelfCheck> }>;
+  runGraph(
+    file: string,
+    ep: "wasm" | "webgpu",
+    feeds: Record<string, PlainTensor>,
+    workaround: boolean,
+  ): Promise<{ outputs?: Record<string, { dims: number[]; data: number[] }>; error?: string }>;
+  compareProviders(file: string, feeds: Record<string, PlainTensor>): Promise<Record<string, number>>;
 };
+
+/** " on SwiftShader (CPU-emulated)" for chromium's software adapter; " on <adapter>" for a hardware one. */
+export function webgpuAdapterLabel(info: { adapter: boolean; software: boolean; description: string }): string {
+  if (!info.adapter) return "";
+  const name = /swiftshader/i.test(info.description) ? "SwiftShader" : info.description || "unnamed adapter";
+  return ` on ${name}${info.software ? " (CPU-emulated)" : ""}`;
+}
 
 export class BrowserRuntime {
   private constructor(
@@ -93,6 +110,23 @@ export class BrowserRuntime {
   }
   webgpuInfo() {
     return this.call("webgpuInfo");
+  }
+  /** How to label timings of a backend that ran here: the WebGPU adapter, said to be CPU-emulated when it is. */
+  async adapterLabel(backend: string): Promise<string> {
+    if (!backend.includes("webgpu")) return "";
+    return webgpuAdapterLabel(await this.webgpuInfo());
+  }
+  /** After load(): the step graph and every ReCalKV variant vs their PyTorch fixtures. */
+  selfChecks() {
+    return this.call("selfChecks");
+  }
+  /** One graph of the staged model folder on one provider (`workaround`: the runtime's webBackend path). */
+  runGraph(file: string, ep: "wasm" | "webgpu", feeds: Record<string, PlainTensor>, workaround: boolean) {
+    return this.call("runGraph", file, ep, feeds, workaround);
+  }
+  /** Largest |WebGPU − wasm| per output of one graph. */
+  compareProviders(file: string, feeds: Record<string, PlainTensor>) {
+    return this.call("compareProviders", file, feeds);
   }
 
   async close(): Promise<void> {
