@@ -21,12 +21,12 @@ const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
 };
 
-/** Concat(axis=2) of k tensors [2, 9, 1, 16]: input i holds i + 1 + (position / 1000); the expected output. */
+/** Concat(axis=2) of k tensors [2, 9, 1, 16]: input i holds i + 1 + (position / 1000); the expected output (float32). */
 function concatCase(k: number): { feeds: Record<string, PlainTensor>; expected: number[] } {
   const feeds: Record<string, PlainTensor> = {};
   for (let i = 0; i < k; i++) feeds[`x${i}`] = { type: "float32", dims: [2, 9, 1, 16], data: Array.from({ length: 288 }, (_, j) => i + 1 + j / 1000) };
   const expected: number[] = [];
-  for (let r = 0; r < 18; r++) for (let i = 0; i < k; i++) for (let c = 0; c < 16; c++) expected.push(feeds[`x${i}`].data[r * 16 + c]);
+  for (let r = 0; r < 18; r++) for (let i = 0; i < k; i++) for (let c = 0; c < 16; c++) expected.push(Math.fround(feeds[`x${i}`].data[r * 16 + c]));
   return { feeds, expected };
 }
 
