@@ -1,6 +1,7 @@
 // /compare with a WebGPU adapter (SwiftShader in headless chromium): under the page's default "auto" the
 // step graph passes its fixture self-check, so the page runs on WebGPU and says so (docs/webgpu.md); a
-// low-rank schedule runs its ReCalKV variant there too (self-checked on first use); no console errors.
+// low-rank schedule runs its ReCalKV variant there too (self-checked on first use); no console errors on
+// /compare nor on any other page of the site with the adapter present (/system: tests/e2e/site.test.ts).
 import { describe, expect, it } from "vitest";
 import { expectClean, screenshot, useSite } from "./site-session.js";
 
@@ -39,4 +40,15 @@ describe("side by side on WebGPU", () => {
     expect(await page.locator("[data-testid=compare-images]").getAttribute("data-backend")).toBe("onnxruntime-web (webgpu)");
     expectClean(log);
   }, 900_000);
+
+  it.each(["/", "/heatmaps", "/explorer", "/calibration", "/schedules", "/quality", "/report"])(
+    "%s logs no console error with a WebGPU adapter present",
+    async (path) => {
+      const { page, log } = site;
+      await page.goto(`${site.server.url}${path}`, { waitUntil: "networkidle", timeout: 240_000 });
+      await expect.poll(() => page.locator("h1").count(), { timeout: 60_000 }).toBeGreaterThan(0);
+      expectClean(log);
+    },
+    300_000,
+  );
 });
