@@ -89,9 +89,9 @@ async function main() {
         try {
           const { backend, note } = await br.load(prefer);
           if (note) throw new Error(note);
-          // WebGPU here is SwiftShader (a CPU emulation) unless the machine has a GPU: few images
+          // WebGPU here is SwiftShader (a CPU emulation, labelled so) unless the machine has a GPU: few images
           const b = await br.bench(prefer === "webgpu" ? Math.min(images, 2) : images);
-          rows.push(genRow(`chromium ${backend}`, b.total, b.ortMs, b.peak));
+          rows.push(genRow(`chromium ${backend}${await br.adapterLabel(backend)}`, b.total, b.ortMs, b.peak));
         } finally {
           await br.close();
         }

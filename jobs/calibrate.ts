@@ -70,7 +70,8 @@ async function browserRunner(modelDir: string, prefer: "wasm" | "webgpu"): Promi
   const br = await BrowserRuntime.start(prefer === "webgpu", modelDir);
   try {
     const { backend, note } = await br.load(prefer);
-    return { name: `chromium ${backend}${note ? ` [${note}]` : ""}`, config: node.config, run: (p, s) => br.calibrate(p, s), close: () => br.close() };
+    const label = await br.adapterLabel(backend); // WebGPU timings on SwiftShader are a CPU emulation: say so
+    return { name: `chromium ${backend}${label}${note ? ` [${note}]` : ""}`, config: node.config, run: (p, s) => br.calibrate(p, s), close: () => br.close() };
   } catch (e) {
     await br.close().catch(() => {});
     throw e;

@@ -1,11 +1,13 @@
 /**
  * Browser side of the Node jobs that run in headless chromium (bench, wasm/webgpu calibration, generation for
- * determinism checks): the same VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by
+ * determinism checks, the WebGPU e2e checks): the same VarModel runtime and calibration code as Node, on onnxruntime-web. Bundled by
  * node/browser.ts.
  */
 import * as ort from "onnxruntime-web";
 import { type CalibrationSettings, calibratePrompt, type Prompt } from "../src/lib/metrics/calibration.js";
+import type { Tensor } from "../src/lib/var/backend.js";
 import { type GenerateOptions, timeGenerations, VarModel } from "../src/lib/var/runtime.js";
+import type { SelfCheck } from "../src/lib/var/selfcheck.js";
 import { hasWebGpuAdapter, type OrtWebModule, urlReader, webBackend, type WebPreference } from "../src/lib/var/web.js";
 
 let model: VarModel | null = null;
@@ -67,4 +69,66 @@ async function webgpuInfo() {
   return { adapter: true, software: Boolean(a?.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(description), description };
 }
 
-Object.assign(globalThis, { heatkv: { load, bench, calibrate, generate, webgpuInfo } });
+/** The loaded step graph and every ReCalKV variant against their PyTorch fixtures, on the loaded backend. */
+async function selfChecks(): Promise<{ backend: string; base: SelfCheck; variants: Record<string, SelfCheck> }> {
+  if (!model) throw new Error("load() first");
+  const read = urlReader(new URL("/model/", location.href).href);
+  const json = async (name: string) => JSON.parse(new TextDecoder().decode(await read(name)));
+  const base = await model.selfCheck(await json("fixture.json"));
+  const lowRankFixture = await json("recalkv/fixture.json");
+  const variants: Record<string, SelfCheck> = {};
+  for (const v of (await model.lowRankManifest()).variants) variants[v.id] = await (await model.lowRank(v.id)).lowRankSelfCheck(lowRankFixture);
+  return { backend: model.backend.name, base, variants };
+}
+
+export interface PlainTensor {
+  type: "float32" | "int64";
+  data: number[];
+  dims: number[];
+}
+
+/**
+ * Run one graph of the staged model folder on one provider. `workaround`: through webBackend (the runtime's
+ * path: WebGPU device with the adapter's storage-buffer limit), else a bare onnxruntime-web session on the
+ * default device. Returns the outputs, or the error message.
+ */
+async function runGraph(file: string, ep: "wasm" | "webgpu", feeds: Record<string, PlainTensor>, workaround: boolean) {
+  const bytes = await urlReader(new URL("/model/", location.href).href)(file);
+  const f: Record<string, Tensor> = {};
+  for (const [k, t] of Object.entries(feeds))
+    f[k] = { data: t.type === "int64" ? BigInt64Array.from(t.data, (x) => BigInt(x)) : Float32Array.from(t.data), dims: t.dims };
+  try {
+    let out: Record<string, Tensor>;
+    if (workaround) {
+      out = await (await (await webBackend(ort as unknown as OrtWebModule, "/ort/", ep)).load(bytes, file)).run(f);
+    } else {
+      ort.env.wasm.wasmPaths = "/ort/";
+      ort.env.wasm.numThreads = 1;
+      const s = await ort.InferenceSession.create(bytes, { executionProviders: [ep] });
+      const o = await s.run(Object.fromEntries(Object.entries(f).map(([k, t]) => [k, new ort.Tensor(t.data, t.dims)])));
+      out = {};
+      for (const [k, t] of Object.entries(o)) out[k] = { data: (t.location === "gpu-buffer" ? await t.getData() : t.data) as Float32Array, dims: [...t.dims] };
+    }
+    const r: Record<string, { dims: number[]; data: number[] }> = {};
+    for (const [k, t] of Object.entries(out)) r[k] = { dims: t.dims, data: Array.from(t.data as Float32Array) };
+    return { outputs: r };
+  } catch (e) {
+    return { error: (e as Error).message.split("\n")[0] };
+  }
+}
+
+/** Largest |WebGPU − wasm| per output of one graph on the same feeds (both through webBackend). */
+async function compareProviders(file: string, feeds: Record<string, PlainTensor>) {
+  const [gpu, cpu] = [await runGraph(file, "webgpu", feeds, true), await runGraph(file, "wasm", feeds, true)];
+  if (!gpu.outputs || !cpu.outputs) throw new Error(`${file}: ${gpu.error ?? cpu.error}`);
+  const r: Record<string, number> = {};
+  for (const [k, t] of Object.entries(cpu.outputs)) {
+    const g = gpu.outputs[k].data;
+    let m = g.length === t.data.length ? 0 : Number.POSITIVE_INFINITY;
+    for (let i = 0; i < t.data.length; i++) m = Math.max(m, Math.abs(g[i] - t.data[i]));
+    r[k] = Number.isNaN(m) ? Number.POSITIVE_INFINITY : m;
+  }
+  return r;
+}
+
+Object.assign(globalThis, { heatkv: { load, bench, calibrate, generate, webgpuInfo, selfChecks, runGraph, compareProviders } });

@@ -10,6 +10,8 @@ import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import type { CalibrationSettings, Prompt, PromptStats } from "../src/lib/metrics/calibration.js";
 import type { GenerateOptions } from "../src/lib/var/runtime.js";
+import type { SelfCheck } from "../src/lib/var/selfcheck.js";
+import type { PlainTensor } from "./browser-page.js";
 import { serveStatic, type StaticServer } from "./static-server.js";
 import { CHROMIUM, launchChromium } from "./chromium.js";
 import { MODEL_DIR } from "./node-backend.js";
@@ -40,10 +42,25 @@ type Api = {
   calibrate(p: Prompt, s: CalibrationSettings): Promise<PromptStats>;
   webgpuInfo(): Promise<{ adapter: boolean; software: boolean; description: string }>;
   generate(opts: BrowserGenerateOptions, logitsAt?: number[]): Promise<{ tokens: number[][]; logits: Record<number, number[]> }>;
+  selfChecks(): Promise<{ backend: string; base: SelfCheck; variants: Record<string, SelfCheck> }>;
+  runGraph(
+    file: string,
+    ep: "wasm" | "webgpu",
+    feeds: Record<string, PlainTensor>,
+    workaround: boolean,
+  ): Promise<{ outputs?: Record<string, { dims: number[]; data: number[] }>; error?: string }>;
+  compareProviders(file: string, feeds: Record<string, PlainTensor>): Promise<Record<string, number>>;
 };
 
 /** What a page-side generation takes (plain data: it crosses into the page). */
 export type BrowserGenerateOptions = Pick<GenerateOptions, "classIndex" | "seed" | "cfg" | "topK" | "topP" | "temperature">;
+
+/** " on SwiftShader (CPU-emulated)" for chromium's software adapter; " on <adapter>" for a hardware one. */
+export function webgpuAdapterLabel(info: { adapter: boolean; software: boolean; description: string }): string {
+  if (!info.adapter) return "";
+  const name = /swiftshader/i.test(info.description) ? "SwiftShader" : info.description || "unnamed adapter";
+  return ` on ${name}${info.software ? " (CPU-emulated)" : ""}`;
+}
 
 export class BrowserRuntime {
   private constructor(
@@ -102,6 +119,23 @@ export class BrowserRuntime {
   /** Full-cache generation in the page: tokens per scale, and the raw step logits of the scales in `logitsAt`. */
   generate(opts: BrowserGenerateOptions, logitsAt: number[] = []) {
     return this.call("generate", opts, logitsAt);
+  }
+  /** How to label timings of a backend that ran here: the WebGPU adapter, said to be CPU-emulated when it is. */
+  async adapterLabel(backend: string): Promise<string> {
+    if (!backend.includes("webgpu")) return "";
+    return webgpuAdapterLabel(await this.webgpuInfo());
+  }
+  /** After load(): the step graph and every ReCalKV variant vs their PyTorch fixtures. */
+  selfChecks() {
+    return this.call("selfChecks");
+  }
+  /** One graph of the staged model folder on one provider (`workaround`: the runtime's webBackend path). */
+  runGraph(file: string, ep: "wasm" | "webgpu", feeds: Record<string, PlainTensor>, workaround: boolean) {
+    return this.call("runGraph", file, ep, feeds, workaround);
+  }
+  /** Largest |WebGPU − wasm| per output of one graph. */
+  compareProviders(file: string, feeds: Record<string, PlainTensor>) {
+    return this.call("compareProviders", file, feeds);
   }
 
   async close(): Promise<void> {

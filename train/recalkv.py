@@ -45,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from data import build  # noqa: E402
 from models import CONFIG, derived  # noqa: E402
 from train import load_exported, to_tensor  # noqa: E402
+import webgpu_safe  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -407,6 +408,9 @@ def export_variant(lr, path):
     # written as path (the caller passes a .tmp name): main() renames every output only once all are done
     torch.onnx.export(LowRankStepGraph(lr).eval(), args, path, input_names=ins, output_names=outs,
                       dynamic_axes=dyn, opset_version=OPSET, do_constant_folding=True)
+    # onnxruntime-web's WebGPU provider rejects a MatMul over an empty contraction (P_e = 0 or P_h = 0):
+    # pad those with a zero entry, same products (train/webgpu_safe.py, docs/webgpu.md)
+    webgpu_safe.main([path])
 
 
 # ------------------------------------------------------------------------------------------ checks
