@@ -4,8 +4,8 @@
 //   npm run test:e2e   →  vitest run --project e2e
 import { defineConfig } from "vitest/config";
 
-// vitest 5 declares node ^22.12 and its reporter calls Map.groupBy / Object.groupBy (ES2024), which
-// node 20 lacks: failures would then crash the summary instead of being printed. Polyfill them here,
+// Some reporters call Map.groupBy / Object.groupBy (ES2024), which node 20 lacks: failures would then crash
+// the summary instead of being printed. Polyfill them here,
 // in the main vitest process, where the reporter runs.
 type GroupBy = <K, T>(items: Iterable<T>, key: (item: T, index: number) => K) => Map<K, T[]>;
 if (typeof (Map as unknown as { groupBy?: GroupBy }).groupBy !== "function") {

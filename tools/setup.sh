@@ -4,7 +4,7 @@
 #     (python3-torch, python3-numpy, python3-onnx, python3-pil, libopenblas0-pthread) for the PyTorch-hook tests,
 #     which CI (CI=true) never skips.
 #  2. npm dependencies from package-lock.json with `npm install` (skipped when node_modules already matches).
-# Node >= 20 and npm must already be installed. Nothing else is downloaded: the site build is offline.
+# Node >= 20.19 (package.json engines) and npm must already be installed. Nothing else is downloaded: the site build is offline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
