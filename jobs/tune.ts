@@ -426,7 +426,7 @@ export function describeTune(r: TuneResult): string {
     ...r.candidates.flatMap((c) =>
       c.nonMonotone.map(
         (st) =>
-          `  NON-MONOTONE ${JSON.stringify(c.params)}: mean ${st.higher.mean.toFixed(4)} at ${(100 * st.higher.ratio).toFixed(2)} % < ${st.lower.mean.toFixed(4)} at ${(100 * st.lower.ratio).toFixed(2)} % (${hib ? "lower" : "higher"} is worse): bisection's assumption fails here`,
+          `  NON-MONOTONE ${JSON.stringify(c.params)}: mean ${st.higher.mean.toFixed(4)} at ${(100 * st.higher.ratio).toFixed(2)} % is worse than ${st.lower.mean.toFixed(4)} at ${(100 * st.lower.ratio).toFixed(2)} % (${hib ? "lower" : "higher"} is worse): bisection's assumption fails here`,
       ),
     ),
     `  searched: ${r.candidates.map((c) => `${JSON.stringify(c.params)} → ${c.ratio === null ? "unreachable" : `${(100 * c.ratio).toFixed(2)} % (${c.peakBytes} B)`} in ${c.probes.length} probes`).join("; ")}`,
