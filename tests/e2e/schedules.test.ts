@@ -40,15 +40,19 @@ describe("schedule builder", () => {
     await expect
       .poll(() => page.locator("[data-testid=schedule-error]").first().textContent(), { timeout: 30_000 })
       .toMatch(/infeasible for heatkv.*minimum feasible budget/);
+    // no stale result: the 30 % schedule's download is gone; only the feasible method B (scalekv at 10 %) offers one
+    const downloads = () => page.locator("a.heatkv-download").evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).download));
+    await expect.poll(downloads, { timeout: 30_000 }).toEqual(["schedule-scalekv-10pct.json"]);
     await budgetInput.fill("30");
     await budgetInput.press("Enter");
     await expect.poll(() => page.locator("[data-testid=schedule-error]").count(), { timeout: 30_000 }).toBe(0);
+    await expect.poll(downloads, { timeout: 30_000 }).toEqual(["schedule-heatkv-30pct.json", "schedule-scalekv-30pct.json"]);
     await screenshot(page, "schedules");
     expectClean(log);
   });
 
   it("the downloaded schedule JSON re-imports and runs with the predicted bytes", async () => {
-    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("a.heatkv-download").click()]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("a.heatkv-download").first().click()]);
     const text = readFileSync((await download.path())!, "utf8");
     const model = await loadNodeModel();
     const schedule = parseScheduleJson(text, model.config, download.suggestedFilename());
@@ -77,7 +81,7 @@ describe("schedule builder", () => {
       /low rank \(ReCalKV r50\): key latent 16 per group of 2 heads \(full 32\), value latent 8 per head \(full 16\)/,
     );
     await screenshot(page, "schedules-lowrank");
-    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("a.heatkv-download").click()]);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator("a.heatkv-download").first().click()]);
     const text = readFileSync((await download.path())!, "utf8");
     const model = await loadNodeModel();
     const schedule = parseScheduleJson(text, model.config, download.suggestedFilename());
