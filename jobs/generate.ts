@@ -4,6 +4,7 @@
  * schedule fits the step graph; after generation every image's measured cache bytes must equal the
  * schedule's prediction, else it fails without writing the image.
  */
+import { psnr, ssim, tokenAgreement } from "../src/lib/metrics/image.js";
 import { MAX_SEED, type SamplerKind } from "../src/lib/var/sampler.js";
 import { checkLowRankVariant, parseScheduleJson, predictedBytes, type Schedule } from "../src/lib/schedules/index.js";
 import { scheduleToPolicy } from "../src/lib/enforce/index.js";
@@ -121,6 +122,9 @@ function zoomImage(img: Float32Array, size: number, zoom: number): Float32Array 
   return out;
 }
 
+/** PSNR in dB, "identical" for the same image (infinite PSNR). */
+const fmtPsnr = (db: number) => (Number.isFinite(db) ? `${db.toFixed(2)} dB` : "∞ (identical)");
+
 export function describe(r: GenerateResult, className: string): string {
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
   return `${className} seed ${r.seed}: ${r.totalMs.toFixed(0)} ms (ORT ${r.ortMs.toFixed(0)} ms, JS ${(r.totalMs - r.ortMs).toFixed(0)} ms), KV cache peak ${kb(r.peakCacheBytes)} final ${kb(r.finalCacheBytes)} [${r.policy}${r.lowRank ? `, ReCalKV low-rank variant ${r.lowRank}` : ""}]`;
@@ -151,6 +155,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
   }
   const results: GenerateResult[] = [];
   const fidelity: Fidelity[] = [];
+  const imageVsFull: string[] = [];
   for (const c of classes) {
     for (const seed of seeds) {
       const policy = schedule ? scheduleToPolicy(schedule, cfg) : undefined; // fresh per image (dynamic scorers keep state)
@@ -161,6 +166,11 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
         // teacher-forced fidelity: the full-cache run's tokens replayed through this schedule's cache
         const ref = await generateWithLogits(base, { classIndex: c, seed, ...sampler });
         fidelity.push(await replayFidelity(model, ref, scheduleToPolicy(schedule, cfg)));
+        const full = ref.result;
+        const agree = tokenAgreement(full.tokens, r.tokens);
+        imageVsFull.push(
+          `${cfg.classes[c]} seed ${seed} vs the full-cache image of the same seed: PSNR ${fmtPsnr(psnr(r.image, full.image))}, SSIM ${ssim(r.image, full.image, cfg.imageSize).toFixed(4)}, tokens equal per scale ${agree.map((x) => `${Math.round(100 * x)} %`).join(" ")}`,
+        );
       }
       if (bar) bar.tick();
       else log(describe(r, cfg.classes[c]));
@@ -173,6 +183,7 @@ export async function runGenerate(model: VarModel, o: GenerateCliOptions, log: (
     log("scale | kept entries (all heads) | measured bytes | predicted bytes");
     for (const s of r.scales) log(`  ${s.scale} | ${s.cacheEntries} | ${s.cacheBytes} | ${pred.perScale[s.scale]}`);
     checkMeasuredBytes(results, schedule, o.schedule as string);
+    for (const line of imageVsFull) log(line);
     log(describeFidelity(fidelity));
   }
   const size = cfg.imageSize * o.zoom;

@@ -122,6 +122,26 @@ describe("generate", () => {
     expect(() => checkMeasuredBytes([r], schedule, sched)).toThrow(); // full cache vs a 30 % schedule
   });
 
+  it("generate --schedule prints the seed and the image metrics against the full-cache image of the same seed", async () => {
+    const run = async (budget: string) => {
+      const sched = join(dir, `u-${budget.replace("%", "")}.json`);
+      await runSchedule(model.config, { method: "uniform", budget, stats: join(dir, "none.parquet"), params: [], fp16: false, out: sched }, () => {});
+      const lines: string[] = [];
+      await runGenerate(model, { seed: 5, cfg: 3, topK: 0, topP: 0.95, temperature: 1, out: join(dir, "g.png"), grid: false, zoom: 1, schedule: sched }, (l) =>
+        lines.push(l),
+      );
+      return lines.find((l) => /vs the full-cache image of the same seed/.test(l)) ?? "";
+    };
+    // a schedule that keeps everything reproduces the full-cache image exactly
+    expect(await run("100%")).toMatch(
+      /seed 5 vs the full-cache image of the same seed: PSNR ∞ \(identical\), SSIM 1\.0000, tokens equal per scale (100 % ){6}100 %$/,
+    );
+    const low = await run("10%");
+    const db = Number(/PSNR ([\d.]+) dB/.exec(low)?.[1]);
+    expect(db).toBeGreaterThan(5);
+    expect(db).toBeLessThan(60);
+  });
+
   it("onnxruntime's own log is silent; the error is one line naming the graph file", async () => {
     const script = join(dir, "ort.mts");
     writeFileSync(
