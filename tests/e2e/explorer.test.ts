@@ -69,6 +69,13 @@ describe("head heatmap explorer", () => {
     expect(await rect.getAttribute("stroke")).toBe("#ff2d55");
     const cellRects = page.locator(".heatkv-heatmap svg g[aria-label='cell']").first().locator("rect");
     expect(await cellRects.evaluateAll((rs) => rs.filter((r) => r.getAttribute("stroke") === "#ff2d55").length)).toBe(1);
+    // the lock survives filter changes (it used to fall back to L0·H0): source scale, branch, class
+    await page.locator("form").filter({ hasText: "source scale" }).locator("select").selectOption({ index: 3 });
+    await expect.poll(() => page.locator(".heatkv-heatmap").textContent(), { timeout: 30_000 }).toContain("source scale 3");
+    await page.locator("form").filter({ hasText: "CFG branch" }).locator("input[value=uncond], label:has-text('uncond') input").first().check();
+    await page.locator("form").filter({ hasText: "class" }).locator("select").last().selectOption({ index: 2 });
+    await expect.poll(() => page.getByText("Head L2·H3 ranks").count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.locator("figure h2, svg").filter({ hasText: "Layer 2, head 3" }).count()).toBeGreaterThan(0);
     // the scale × scale matrix has one cell per (t, s ≤ t)
     const matrix = page.locator("figure, svg").filter({ hasText: "scale × scale" }).last();
     expect(await matrix.locator("g[aria-label='cell'] rect").count()).toBe((K * (K + 1)) / 2);
