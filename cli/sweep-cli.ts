@@ -32,9 +32,8 @@ export function parseBudgetList(spec: string, model: ModelConfig): number[] {
 /** [101, …, 108] → "101-108" (a list when not contiguous) */
 const seedList = (s: number[]) => (s.every((v, i) => v === s[0] + i) ? `${s[0]}-${s[s.length - 1]}` : s.join(","));
 
-function parseClasses(spec: string, modelDir: string): number[] | undefined {
+function parseClasses(spec: string, cfg: ModelConfig): number[] | undefined {
   if (spec === "all") return undefined;
-  const cfg = readConfig(join(modelDir, "config.json"));
   return spec.split(",").map((c) => resolveClass(cfg, c.trim()));
 }
 
@@ -60,10 +59,11 @@ export function registerSweepCommands(program: Command): void {
     .option("--limit <cells>", "stop after this many new cells (resume later)", int("--limit", 1))
     .action(async (o) => {
       const methods = parseMethodSpecList(String(o.methods), "--methods").map((s) => s.label);
+      const cfg = readConfig(join(o.model, "config.json"));
       const r = await sweep({
         methods,
-        budgets: parseBudgetList(o.budgets, readConfig(join(o.model, "config.json"))),
-        classes: parseClasses(o.classes, o.model),
+        budgets: parseBudgetList(o.budgets, cfg),
+        classes: parseClasses(o.classes, cfg),
         seeds: parseSeeds(o.seeds),
         settings: { cfg: o.cfg, topK: o.topK, topP: o.topP, sampler: o.sampler },
         stats: o.stats,
@@ -83,8 +83,8 @@ export function registerSweepCommands(program: Command): void {
     .description(
       "smallest budget (and heatkv σ) meeting a mean quality target on the calibration prompts, verified on the evaluation set; writes the schedule JSON",
     )
-    .requiredOption("--metric <name>", "psnr | ssim | feature-distance | token-agreement (last scale)")
-    .requiredOption("--target <x>", "target mean (≥ for psnr/ssim/token-agreement, ≤ for feature-distance)", num("--target"))
+    .requiredOption("--metric <name>", "kl | kl-logits | top1 (teacher-forced fidelity) | psnr | ssim | feature-distance | token-agreement (last scale)")
+    .requiredOption("--target <x>", "target mean (≥ for psnr/ssim/token-agreement/top1, ≤ for kl/kl-logits/feature-distance)", num("--target"))
     .requiredOption("-m, --method <spec>", "method, optionally with parameters: heatkv, heatkv:sigma=1, scalekv:drafterFraction=0.1")
     .option("--sigmas <list>", "heatkv: σ values to search", "0-3")
     .option("--tolerance <pct>", "stop the bisection when the budget bracket is this narrow (percentage points)", num("--tolerance"), 0.5)
@@ -104,7 +104,7 @@ export function registerSweepCommands(program: Command): void {
       method: cliMethodSpec(String(o.method)),
       sigmas: parseSeeds(o.sigmas),
       tolerance: o.tolerance / 100,
-      classes: parseClasses(o.classes, o.model),
+      classes: parseClasses(o.classes, readConfig(join(o.model, "config.json"))),
       calibrationSeeds: parseSeeds(o.calibrationSeeds),
       evalSeeds: parseSeeds(o.evalSeeds),
       settings: { cfg: o.cfg, topK: o.topK, topP: o.topP, sampler: o.sampler },

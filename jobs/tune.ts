@@ -56,7 +56,8 @@ export const METRIC_ALIASES: Record<string, SweepMetric> = {
 };
 
 export function parseMetric(name: string): SweepMetric {
-  const m = METRIC_ALIASES[name.trim().toLowerCase()];
+  const key = name.trim().toLowerCase();
+  const m = Object.hasOwn(METRIC_ALIASES, key) ? METRIC_ALIASES[key] : undefined;
   if (!m) throw new Error(`--metric must be one of psnr, ssim, feature-distance, token-agreement, kl, kl-logits, top1, got "${name}"`);
   return m;
 }

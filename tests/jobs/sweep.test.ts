@@ -173,5 +173,7 @@ describe("tune", () => {
     expect(nonMonotoneSteps(probes, true)).toEqual([{ lower: { ratio: 0.4, mean: 18.7, meets: true }, higher: { ratio: 0.6, mean: 18.5, meets: true } }]);
     expect(nonMonotoneSteps(probes, false).map((s) => s.lower.ratio)).toEqual([0.2, 0.6]);
     expect(parseMetric("kl")).toBe("tf_kl");
+    // an Object.prototype name is no metric alias
+    expect(() => parseMetric("constructor")).toThrow(/--metric must be one of/);
   });
 });
