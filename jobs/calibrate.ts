@@ -12,9 +12,9 @@ import { BrowserRuntime } from "../node/browser.js";
 import { loadNodeModel, MODEL_DIR } from "../node/node-backend.js";
 import { Progress } from "../node/progress.js";
 import { finishedPrompts, mergeShards, promptId, settingsHash, tokensPath, validateStats, writePromptShards } from "../node/stats-store.js";
-import { cleanStaleTemps, ensureWritable, requireOutputPath } from "../node/files.js";
-import { guardOutputs, type NamedPath } from "../node/paths-guard.js";
-import { acquireLock } from "../node/lock.js";
+import { requireOutputPath } from "../node/files.js";
+import type { NamedPath } from "../node/paths-guard.js";
+import { runWithOutputLock } from "../node/lock.js";
 import { manifestPathFor } from "../node/store-unit.js";
 
 export type CalibrationBackend = "node" | "wasm" | "webgpu" | "auto";
@@ -123,15 +123,15 @@ export async function calibrate(o: CalibrateOptions): Promise<CalibrateResult> {
   const modelDir = o.modelDir ?? MODEL_DIR;
   // before any work: the output is no input or model file, its folder is writable, no other writer runs
   requireOutputPath(o.out, "--out");
-  guardOutputs({ outputs: calibrationOutputs(o.out), modelDirs: [modelDir] });
-  ensureWritable(o.out);
-  const lock = acquireLock(o.out, "heatkv calibrate");
-  try {
-    cleanStaleTemps([o.out, tokensPath(o.out), manifestPathFor(o.out)]);
-    return await calibrateLocked(o, log, modelDir);
-  } finally {
-    lock.release();
-  }
+  return runWithOutputLock(
+    {
+      guard: { outputs: calibrationOutputs(o.out), modelDirs: [modelDir] },
+      out: o.out,
+      purpose: "heatkv calibrate",
+      staleTemps: [o.out, tokensPath(o.out), manifestPathFor(o.out)],
+    },
+    () => calibrateLocked(o, log, modelDir),
+  );
 }
 
 async function calibrateLocked(o: CalibrateOptions, log: (s: string) => void, modelDir: string): Promise<CalibrateResult> {

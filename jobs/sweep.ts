@@ -38,11 +38,11 @@ import { calibrate, DEFAULT_SETTINGS, DEFAULT_STATS_PATH, statsStoreInputs } fro
 import { folderReader, loadLowRankManifest, loadNodeModel, MODEL_DIR, nodeBackend } from "../node/node-backend.js";
 import type { LowRankManifest } from "../src/lib/model/index.js";
 import { type ColumnType, type Row, toParquet } from "../node/parquet.js";
-import { cleanStaleTemps, ensureWritable, requireOutputPath, writeAtomic } from "../node/files.js";
+import { requireOutputPath, writeAtomic } from "../node/files.js";
 import { Progress } from "../node/progress.js";
 import { loadHeadScaleStats } from "../node/stats-store.js";
-import { guardOutputs, type NamedPath } from "../node/paths-guard.js";
-import { acquireLock } from "../node/lock.js";
+import type { NamedPath } from "../node/paths-guard.js";
+import { runWithOutputLock } from "../node/lock.js";
 import { READ_LIMITS, readJsonFile } from "../node/read-file.js";
 import { manifestPathFor, writeUnit } from "../node/store-unit.js";
 
@@ -584,15 +584,15 @@ export function describePaired(rows: readonly Row[], metrics: readonly (typeof P
 
 export async function sweep(o: SweepOptions = {}): Promise<SweepResult> {
   const out = requireOutputPath(o.out ?? DEFAULT_SWEEP_PATH, "--out");
-  guardOutputs({ inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: sweepOutputs(out), modelDirs: [o.modelDir ?? MODEL_DIR] });
-  ensureWritable(out);
-  const lock = acquireLock(out, "heatkv sweep");
-  try {
-    cleanStaleTemps([out, cellsPath(out), manifestPathFor(out)]);
-    return await sweepLocked(o, out);
-  } finally {
-    lock.release();
-  }
+  return runWithOutputLock(
+    {
+      guard: { inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: sweepOutputs(out), modelDirs: [o.modelDir ?? MODEL_DIR] },
+      out,
+      purpose: "heatkv sweep",
+      staleTemps: [out, cellsPath(out), pairedPath(out), manifestPathFor(out)],
+    },
+    () => sweepLocked(o, out),
+  );
 }
 
 async function sweepLocked(o: SweepOptions, out: string): Promise<SweepResult> {

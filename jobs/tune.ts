@@ -26,9 +26,8 @@ import {
   rowsOf,
   type SweepSettings,
 } from "./sweep.js";
-import { ensureWritable, writeAtomic } from "../node/files.js";
-import { guardOutputs } from "../node/paths-guard.js";
-import { acquireLock } from "../node/lock.js";
+import { writeAtomic } from "../node/files.js";
+import { runWithOutputLock } from "../node/lock.js";
 import { MODEL_DIR } from "../node/paths.js";
 import { DEFAULT_STATS_PATH, statsStoreInputs } from "./calibrate.js";
 import { readConfig } from "./schedule.js";
@@ -288,16 +287,16 @@ export async function tune(o: TuneOptions): Promise<TuneResult> {
     checkSigmas(sigmas as number[], K);
   }
   // before any work: the output is no input or model file and is writable; the run holds `<out>.lock`
-  if (o.out !== undefined) {
-    guardOutputs({ inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: [{ path: o.out, what: "--out" }], modelDirs: [modelDir] });
-    ensureWritable(o.out);
-  }
-  const lock = o.out !== undefined ? acquireLock(o.out, "heatkv tune") : null;
-  try {
-    return await tuneLocked(o, t0, log, metric, tol, spec, sigmas);
-  } finally {
-    lock?.release();
-  }
+  const run = () => tuneLocked(o, t0, log, metric, tol, spec, sigmas);
+  if (o.out === undefined) return run();
+  return runWithOutputLock(
+    {
+      guard: { inputs: statsStoreInputs(o.stats ?? DEFAULT_STATS_PATH), outputs: [{ path: o.out, what: "--out" }], modelDirs: [modelDir] },
+      out: o.out,
+      purpose: "heatkv tune",
+    },
+    run,
+  );
 }
 
 /** heatkv's σ search range: integers in [0, K−2] (σ = K−1 would leave no scale to prune). */

@@ -6,7 +6,8 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { dirname } from "node:path";
-import { pidAlive, writeError } from "./files.js";
+import { cleanStaleTemps, ensureWritable, pidAlive, writeError } from "./files.js";
+import { guardOutputs } from "./paths-guard.js";
 
 export interface LockInfo {
   pid: number;
@@ -119,6 +120,26 @@ export async function withLock<T>(output: string, purpose: string, fn: () => Pro
   const lock = acquireLock(output, purpose);
   try {
     return await fn();
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * The preamble every store-writing job runs before any work, then the job itself: the outputs are guarded
+ * against the inputs and model files (guardOutputs), `out`'s folder is writable, `<out>.lock` is held for the
+ * whole run (released whatever happens) and the temp files of dead writers of `staleTemps` are removed.
+ */
+export async function runWithOutputLock<T>(
+  o: { guard: Parameters<typeof guardOutputs>[0]; out: string; purpose: string; staleTemps?: readonly string[] },
+  run: () => Promise<T>,
+): Promise<T> {
+  guardOutputs(o.guard);
+  ensureWritable(o.out);
+  const lock = acquireLock(o.out, o.purpose);
+  try {
+    if (o.staleTemps) cleanStaleTemps(o.staleTemps);
+    return await run();
   } finally {
     lock.release();
   }

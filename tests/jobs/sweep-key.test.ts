@@ -1,10 +1,10 @@
 // The sweep's resume key covers everything a row depends on: re-running into the same output with other seeds,
 // classes or sampler settings must recompute, never reuse the old cells; the same settings must reuse them.
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { type SweepOptions, sweep } from "../../jobs/sweep.js";
+import { cellsPath, pairedPath, type SweepOptions, sweep } from "../../jobs/sweep.js";
 
 describe("sweep resume key", () => {
   it("changing the seeds, the classes or any sampler setting recomputes; the same settings reuse every cell", async () => {
@@ -26,4 +26,12 @@ describe("sweep resume key", () => {
     }
     expect(await sweep(base)).toMatchObject({ complete: true, computed: 0, reused: 2 });
   }, 240_000);
+
+  it("removes the temp files a dead writer left beside each output of the unit (per-image, cells, paired)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "heatkv-sweep-tmp-")), "sweep.parquet");
+    const stale = [out, cellsPath(out), pairedPath(out)].map((p) => `${p}.2147483646.tmp`);
+    for (const f of stale) writeFileSync(f, "partial");
+    await sweep({ methods: ["uniform"], budgets: [0.5], classes: [0], seeds: [101], out, progress: false, log: () => {} });
+    expect(stale.filter((f) => existsSync(f))).toEqual([]);
+  }, 120_000);
 });
