@@ -217,25 +217,23 @@ export function halfSeedStability(
   const seedsB = seeds.slice(half);
   const on = (s: number[]) => cellValues(rows.filter((r) => r.seed !== null && s.includes(Number(r.seed))));
   const [a, b] = [on(seedsA), on(seedsB)];
-  const va = new Map(versusBestBaseline(a, o).map((c) => [`${c.label}@${c.ratio}`, c.verdict]));
-  const vb = new Map(versusBestBaseline(b, o).map((c) => [`${c.label}@${c.ratio}`, c.verdict]));
-  let verdicts = 0;
-  let verdictsAgree = 0;
-  for (const [k, v] of va)
-    if (vb.has(k)) {
-      verdicts++;
-      if (vb.get(k) === v) verdictsAgree++;
+  const verdictsOf = (cells: typeof a) => new Map(versusBestBaseline(cells, o).map((c) => [`${c.label}@${c.ratio}`, c.verdict]));
+  const hitsOf = (cells: typeof a) => new Map(pairedHeadline(cells, o).rows.map((r) => [r.label, r.hit?.ratio ?? null]));
+  const v = agreement(verdictsOf(a), verdictsOf(b));
+  const h = agreement(hitsOf(a), hitsOf(b));
+  return { seedsA, seedsB, verdicts: v.both, verdictsAgree: v.agree, headline: h.both, headlineAgree: h.agree };
+}
+
+/** Keys present in both maps, and how many of them map to the same value. */
+function agreement<K, V>(a: Map<K, V>, b: Map<K, V>): { both: number; agree: number } {
+  let both = 0;
+  let agree = 0;
+  for (const [k, v] of a)
+    if (b.has(k)) {
+      both++;
+      if (b.get(k) === v) agree++;
     }
-  const ha = new Map(pairedHeadline(a, o).rows.map((r) => [r.label, r.hit?.ratio ?? null]));
-  const hb = new Map(pairedHeadline(b, o).rows.map((r) => [r.label, r.hit?.ratio ?? null]));
-  let headline = 0;
-  let headlineAgree = 0;
-  for (const [k, v] of ha)
-    if (hb.has(k)) {
-      headline++;
-      if (hb.get(k) === v) headlineAgree++;
-    }
-  return { seedsA, seedsB, verdicts, verdictsAgree, headline, headlineAgree };
+  return { both, agree };
 }
 
 /**
